@@ -1,0 +1,15 @@
+# tests: unit tests (cmocka, one program per module), rule-file tests,
+# integration tests and fuzz-corpus replays.  Everything here runs in
+# `make check`; see tests/README.
+LR_UNIT_LIBS = $(LR_LIBS) $(CMOCKA_LIBS)
+LR_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+AM_TESTS_ENVIRONMENT = \
+	LEADROUTE_FREEMAIL='$(abs_top_srcdir)/data/freemail.txt'; \
+	export LEADROUTE_FREEMAIL; \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	export top_srcdir top_builddir;
+
+include $(srcdir)/tests/unit/util.mk
+include $(srcdir)/tests/unit/lead.mk
+include $(srcdir)/tests/unit/diag.mk
+include $(srcdir)/tests/unit/rules.mk
