@@ -4,6 +4,7 @@
 LR_UNIT_LIBS = $(LR_LIBS) $(CMOCKA_LIBS)
 LR_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 AM_TESTS_ENVIRONMENT = \
+	ROUTEC='$(abs_top_builddir)/src/cmd/routec'; export ROUTEC; \
 	LEADROUTE_FREEMAIL='$(abs_top_srcdir)/data/freemail.txt'; \
 	export LEADROUTE_FREEMAIL; \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
@@ -13,3 +14,9 @@ include $(srcdir)/tests/unit/util.mk
 include $(srcdir)/tests/unit/lead.mk
 include $(srcdir)/tests/unit/diag.mk
 include $(srcdir)/tests/unit/rules.mk
+include $(srcdir)/tests/rules/fmt.mk
+include $(srcdir)/tests/rules/diff.mk
+include $(srcdir)/tests/rules/golden.mk
+include $(srcdir)/tests/rules/shipped.mk
+include $(srcdir)/tests/fuzz/local.mk
+include $(srcdir)/tests/bench/local.mk

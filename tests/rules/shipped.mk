@@ -1,0 +1,1 @@
+# tests/rules/shipped.mk
