@@ -8,7 +8,9 @@ AM_TESTS_ENVIRONMENT = \
 	LEADROUTE_FREEMAIL='$(abs_top_srcdir)/data/freemail.txt'; \
 	export LEADROUTE_FREEMAIL; \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
-	export top_srcdir top_builddir;
+	export top_srcdir top_builddir; \
+	if test -n "$$LEADROUTE_VALGRIND"; then \
+	  ROUTEC='$(abs_top_srcdir)/tools/valgrind-routec'; export ROUTEC; fi;
 
 include $(srcdir)/tests/unit/util.mk
 include $(srcdir)/tests/unit/lead.mk
