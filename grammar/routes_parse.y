@@ -49,6 +49,7 @@ struct parse_ctx *routes_flex_get_extra(void *scanner);
 %code {
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules/parse.h"
 #include "util/buf.h"
@@ -173,9 +174,12 @@ field_decl:
 		} else {
 			static const char *const types[] = { "text", "number", "enum" };
 			const char *s = suggest_best($4, types, 3);
-			diag_add(ctx->diags, DIAG_ERROR, ctx->src, @4, "unknown-type",
-			         "unknown field type '%s'%s%s%s; use text, number or enum(...)",
-			         $4, s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+			if (s)
+				diag_add(ctx->diags, DIAG_ERROR, ctx->src, @4, "unknown-type",
+				         "unknown field type '%s'; did you mean '%s'?", $4, s);
+			else
+				diag_add(ctx->diags, DIAG_ERROR, ctx->src, @4, "unknown-type",
+				         "unknown field type '%s'; use text, number or enum(...)", $4);
 		}
 		free($4);
 	}
@@ -205,12 +209,12 @@ queue_decl:
 	;
 
 queue_head:
-	  QUEUE NAME '=' STRING {
+	  QUEUE NAME '=' member {
 		struct queue *q = program_add_queue(ctx->prog);
 		q->name = $2; q->loc = @2;
 		q->dist = D_SINGLE;
 		q->members = xcalloc(1, sizeof *q->members);
-		q->members[0] = (struct member){ .who = $4, .weight = 1, .loc = @4 };
+		q->members[0] = $4;
 		q->n_members = 1;
 	}
 	| QUEUE NAME '=' NAME {
@@ -220,10 +224,13 @@ queue_head:
 		if (strcmp($4, "owner") != 0) {
 			static const char *const d[] = { "owner", "round_robin", "manual" };
 			const char *s = suggest_best($4, d, 3);
-			diag_add(ctx->diags, DIAG_ERROR, ctx->src, @4, "unknown-distribution",
-			         "unknown distribution '%s'%s%s%s; use a member \"...\", "
-			         "round_robin(...), manual \"...\" or owner",
-			         $4, s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+			if (s)
+				diag_add(ctx->diags, DIAG_ERROR, ctx->src, @4, "unknown-distribution",
+				         "unknown distribution '%s'; did you mean '%s'?", $4, s);
+			else
+				diag_add(ctx->diags, DIAG_ERROR, ctx->src, @4, "unknown-distribution",
+				         "unknown distribution '%s'; use a member \"...\", round_robin(...), "
+				         "manual \"...\" or owner", $4);
 		}
 		free($4);
 	}
@@ -312,14 +319,14 @@ queue_opt:
 			if (dash)
 				*dash = '\0';
 			for (int d = 0; d < 7; d++) {
-				if (strcmp(spec, names[d]) == 0) from = d;
-				if (dash && strcmp(dash + 1, names[d]) == 0) to = d;
+				if (strcasecmp(spec, names[d]) == 0) from = d;
+				if (dash && strcasecmp(dash + 1, names[d]) == 0) to = d;
 			}
 			if (!dash)
 				to = from;
-			if (strcmp(spec, "daily") == 0 && !dash) {
+			if (strcasecmp(spec, "daily") == 0 && !dash) {
 				from = 0; to = 6;
-			} else if (strcmp(spec, "weekdays") == 0 && !dash) {
+			} else if (strcasecmp(spec, "weekdays") == 0 && !dash) {
 				from = 0; to = 4;
 			}
 			if (from < 0 || to < 0 || to < from) {
@@ -421,10 +428,16 @@ action:
 	}
 	| action THEN SCHEDULER {
 		$$ = $1;
+		if ($$.outcome_given)
+			diag_add(ctx->diags, DIAG_ERROR, ctx->src, @2, "duplicate-option",
+			         "outcome given twice; a rule has one 'then'");
 		$$.outcome = OUT_SCHEDULER; $$.outcome_given = true; $$.outcome_loc = @3;
 	}
 	| action THEN NAME {
 		$$ = $1;
+		if ($$.outcome_given)
+			diag_add(ctx->diags, DIAG_ERROR, ctx->src, @2, "duplicate-option",
+			         "outcome given twice; a rule has one 'then'");
 		$$.outcome_given = true;
 		$$.outcome_loc = @3;
 		if (strcmp($3, "confirm") == 0) {
@@ -432,14 +445,20 @@ action:
 		} else {
 			static const char *const outs[] = { "confirm", "scheduler", "page" };
 			const char *s = suggest_best($3, outs, 3);
-			diag_add(ctx->diags, DIAG_ERROR, ctx->src, @3, "unknown-outcome",
-			         "unknown outcome '%s'%s%s%s; use scheduler, confirm or page \"NAME\"",
-			         $3, s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+			if (s)
+				diag_add(ctx->diags, DIAG_ERROR, ctx->src, @3, "unknown-outcome",
+				         "unknown outcome '%s'; did you mean '%s'?", $3, s);
+			else
+				diag_add(ctx->diags, DIAG_ERROR, ctx->src, @3, "unknown-outcome",
+				         "unknown outcome '%s'; use scheduler, confirm or page \"NAME\"", $3);
 		}
 		free($3);
 	}
 	| action THEN NAME STRING {
 		$$ = $1;
+		if ($$.outcome_given)
+			diag_add(ctx->diags, DIAG_ERROR, ctx->src, @2, "duplicate-option",
+			         "outcome given twice; a rule has one 'then'");
 		$$.outcome_given = true;
 		$$.outcome_loc = loc_join(@3, @4);
 		$$.outcome = OUT_PAGE;
@@ -651,7 +670,8 @@ static struct cond *too_deep(struct parse_ctx *ctx, struct loc loc)
 {
 	if (ctx->nesting == 0)
 		diag_add(ctx->diags, DIAG_ERROR, ctx->src, loc, "too-deep",
-		         "condition nested more than %d levels deep; split it into several rules",
+		         "condition too long or nested too deeply (more than %d operators "
+		         "deep); split it into several rules",
 		         AST_MAX_DEPTH);
 	ctx->nesting = 1;
 	return cond_new(C_TRUE, loc);

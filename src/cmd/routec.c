@@ -262,10 +262,12 @@ static struct ruleset *load_clean(struct run *r, const char *path, bool lint)
 {
 	struct diags d;
 	diags_init(&d);
-	struct ruleset *rs = ruleset_load(path, &r->env, lint, &d, NULL);
+	struct ruleset *keep = NULL;
+	struct ruleset *rs = ruleset_load(path, &r->env, lint, &d, &keep);
 	diags_sort(&d);
 	diags_print(&d, DIAG_TEXT, stderr, r->o.color);
 	diags_free(&d);
+	ruleset_free(keep);   /* after printing: the diagnostics point into it */
 	if (!rs)
 		fprintf(stderr, "routec: '%s' has errors; run routec --check %s\n", path, path);
 	return rs;
@@ -558,7 +560,7 @@ static int cmd_output(struct run *r, int argc, char **argv)
 		struct json_object *nj = json_object_new_object(), *kids = json_object_new_array();
 		json_object_object_add(nj, "dim", json_object_new_int((int)t->nodes[i].dim));
 		for (uint32_t k = 0; k < t->dims[t->nodes[i].dim].n_regions; k++) {
-			uint32_t s = t->slots[t->nodes[i].first + k];
+			uint32_t s = tree_child(t, (uint32_t)i, k);
 			json_object_array_add(kids, s == TREE_LEAF_NONE ? json_object_new_string("none")
 			                      : s & TREE_LEAF ? json_object_new_int(-1 - (int)(s & ~TREE_LEAF))
 			                      : json_object_new_int((int)s));

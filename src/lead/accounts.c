@@ -78,6 +78,27 @@ static char *nonempty(char *s)
 	return t;
 }
 
+/* Owner ids keep their case (Salesforce ids are case-sensitive). */
+static char *trimmed(char *s)
+{
+	char *t = norm_text(s);   /* only to know whether anything is there */
+	bool empty = !t[0];
+	free(t);
+	if (empty) {
+		free(s);
+		return NULL;
+	}
+	char *a = s;
+	while (*a == ' ' || *a == '\t')
+		a++;
+	size_t n = strlen(a);
+	while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+		n--;
+	char *out = xstrndup(a, n);
+	free(s);
+	return out;
+}
+
 void accounts_free(struct account_index *ix)
 {
 	if (!ix)
@@ -176,7 +197,7 @@ struct account_index *accounts_load_csv(const char *path, const psl_ctx_t *psl, 
 			r->domain = reg;
 			r->line = line;
 			if (col_id >= 0 && col_id < nf) { r->id = nonempty(f[col_id]); f[col_id] = NULL; }
-			if (col_owner >= 0 && col_owner < nf) { r->owner = nonempty(f[col_owner]); f[col_owner] = NULL; }
+			if (col_owner >= 0 && col_owner < nf) { r->owner = trimmed(f[col_owner]); f[col_owner] = NULL; }
 			if (col_life >= 0 && col_life < nf) { r->lifecycle = nonempty(f[col_life]); f[col_life] = NULL; }
 			if (col_tier >= 0 && col_tier < nf) { r->tier = nonempty(f[col_tier]); f[col_tier] = NULL; }
 		}

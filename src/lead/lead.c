@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lead/normalize.h"
 #include "util/buf.h"
@@ -28,8 +29,14 @@ void lead_free(struct lead *l)
 	memset(l, 0, sizeof *l);
 }
 
-void lead_set(struct lead *l, const char *name, const char *value)
+void lead_set(struct lead *l, const char *name_in, const char *value)
 {
+	/* form field names compare case-insensitively: Email is email */
+	char name[128];
+	size_t k = 0;
+	for (; name_in[k] && k + 1 < sizeof name; k++)
+		name[k] = (char)tolower((unsigned char)name_in[k]);
+	name[k] = '\0';
 	for (size_t i = 0; i < l->n; i++) {
 		if (strcmp(l->kv[i].name, name) == 0) {
 			free(l->kv[i].value);
@@ -44,7 +51,7 @@ void lead_set(struct lead *l, const char *name, const char *value)
 const char *lead_get(const struct lead *l, const char *name)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->kv[i].name, name) == 0)
+		if (strcasecmp(l->kv[i].name, name) == 0)
 			return l->kv[i].value;
 	return NULL;
 }
@@ -180,6 +187,22 @@ static void set_text(struct lead_facts *lf, int field, char *text)
 	f->present = true;
 }
 
+/* The value as given with white space trimmed, kept beside the normalized
+ * text where case matters (CRM owner ids are case-sensitive). */
+static void set_raw(struct lead_facts *lf, int field, const char *raw)
+{
+	struct fact *f = &lf->facts.v[field];
+	if (!f->present)
+		return;
+	while (*raw == ' ' || *raw == '\t')
+		raw++;
+	size_t n = strlen(raw);
+	while (n && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\r' ||
+	             raw[n - 1] == '\n'))
+		n--;
+	f->raw = keep(lf, xstrndup(raw, n));
+}
+
 char *lead_registrable_domain(const psl_ctx_t *psl, const char *s)
 {
 	const char *p = s;
@@ -310,6 +333,7 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 		}
 		default:
 			set_text(out, id, norm_text(raw));
+			set_raw(out, id, raw);
 			break;
 		}
 	}
@@ -345,7 +369,7 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 	}
 	/* an explicit domain (or only a website) still becomes registrable */
 	struct fact *dom = &out->facts.v[F_DOMAIN];
-	if (dom->present && !email->present) {
+	if (dom->present && lead_get(l, "domain")) {
 		char *reg = lead_registrable_domain(env->psl, dom->text);
 		if (!reg)
 			add_error(errs, "domain", "'%s' is not a registrable domain", dom->text);
@@ -368,8 +392,10 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 		struct account a = {0};
 		if (env->accounts->find(env->accounts->ctx, dom->text, &a)) {
 			out->account_from_index = true;
-			if (a.owner)
+			if (a.owner) {
 				set_text(out, F_ACCOUNT_OWNER, norm_text(a.owner));
+				set_raw(out, F_ACCOUNT_OWNER, a.owner);
+			}
 			if (a.lifecycle)
 				set_text(out, F_ACCOUNT_LIFECYCLE, norm_text(a.lifecycle));
 			if (a.tier)

@@ -17,7 +17,7 @@
 #include "rules/source.h"
 
 /* Limits the checker enforces, documented in doc/language.md. */
-#define AST_MAX_DEPTH 64          /* nesting of parentheses / not */
+#define AST_MAX_DEPTH 256         /* and/or/not operators on one path of a condition */
 #define AST_MAX_NAME 64           /* bytes in a field or queue name */
 #define AST_MAX_STRING 1024       /* bytes in a string constant */
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lead/lead.h"
 #include "lead/normalize.h"
 #include "lead/tz.h"
 #include "util/buf.h"
@@ -169,6 +170,23 @@ bool check_value(const struct field *f, struct value *v, const struct check_env 
 	}
 	case FT_TEXT:
 		v->norm = norm_text(v->text);
+		if (f->builtin && strcmp(f->name, "domain") == 0 && env->psl && v->norm[0]) {
+			/* a lead's domain is always a registrable domain, so a rule
+			 * naming anything else could never match */
+			char *reg = lead_registrable_domain(env->psl, v->norm);
+			bool same = reg && strcmp(reg, v->norm) == 0;
+			if (!same) {
+				if (reg)
+					snprintf(err, errlen, "'%s' is not a registrable domain and no "
+					         "lead's domain can equal it; write '%s'", v->text, reg);
+				else
+					snprintf(err, errlen, "'%s' is not a registrable domain and no "
+					         "lead's domain can equal it", v->text);
+				free(reg);
+				return false;
+			}
+			free(reg);
+		}
 		if (!v->norm[0]) {
 			snprintf(err, errlen, "empty text never matches: an empty field is missing; "
 			         "write '%s is missing'", f->name);
@@ -227,7 +245,7 @@ static void check_cond(struct checker *k, struct cond *c)
 	case C_CMP:
 		if (c->op != OP_EQ && c->op != OP_NE && f->type != FT_NUMBER) {
 			diag_add(k->d, DIAG_ERROR, k->src, c->loc, "type-mismatch",
-			         "'%s' compares numbers, but '%s' is %s; use = , != or in (...)",
+			         "'%s' compares numbers, but '%s' is %s; use =, != or in (...)",
 			         cmp_op_name(c->op), f->name, field_type_name(f->type));
 			return;
 		}
@@ -337,6 +355,9 @@ static void check_queues(struct checker *k)
 		}
 		if (strcmp(q->name, "drop") == 0)
 			diag_add(k->d, DIAG_ERROR, k->src, q->loc, "bad-name", "'drop' is reserved");
+		else if (strchr(q->name, '.') || strchr(q->name, '-'))
+			diag_add(k->d, DIAG_ERROR, k->src, q->loc, "bad-name",
+			         "queue names are letters, digits and '_' ('%s')", q->name);
 		for (size_t m = 0; m < q->n_members; m++) {
 			struct member *mb = &q->members[m];
 			if (!is_email(mb->who) && !is_member_id(mb->who))
@@ -510,6 +531,11 @@ static void check_expects(struct checker *k)
 				if (strcmp(e->kvs[j2].key, kv->key) == 0)
 					diag_add(k->d, DIAG_ERROR, k->src, kv->key_loc, "duplicate-key",
 					         "'%s' given twice in one case", kv->key);
+			char *blank = norm_text(kv->val.text);
+			bool missing = !blank[0];
+			free(blank);
+			if (missing)
+				continue;   /* a blank value is a missing one, as in a form */
 			if (!check_value(&p->fields[id], &kv->val, k->env, err, sizeof err)) {
 				const struct field *f = &p->fields[id];
 				const char *code = f->type == FT_COUNTRY ? "unknown-country"

@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 
+#include <libpsl.h>
+
 #include "lead/country.h"
 #include "rules/ast.h"
 #include "rules/diag.h"
@@ -20,6 +22,7 @@
 struct check_env {
 	const struct country_db *countries;  /* required */
 	const char *zoneinfo;                /* NULL: the configured directory */
+	const psl_ctx_t *psl;                /* NULL: domain constants are not checked */
 };
 
 /* Returns true when it added no error to d; sets p->checked then. */

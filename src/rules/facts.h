@@ -15,6 +15,7 @@
 
 struct fact {
 	const char *text;   /* normalized text; NULL when missing */
+	const char *raw;    /* the value as given, trimmed (owner ids keep their case) */
 	double num;         /* number fields: the value */
 	bool present;       /* false: missing (absent, or empty after cleaning) */
 };

@@ -3,7 +3,7 @@
  * Walks the tree's leaves (skipping regions no valid lead can be in, such
  * as a value outside an enum) and builds example leads for the paths it
  * reports; every example is checked by routing it through the real tree
- * before it is shown.  Must never claim a rule unreachable or a gap without
+ * before it is shown (for --diff, through both files' trees).  Must never claim a rule unreachable or a gap without
  * that proof, and never print.
  */
 #include "rules/lint.h"
@@ -57,14 +57,24 @@ static void lwalk_slot(struct lwalk *w, uint32_t s, int tag)
 	w->seen[(size_t)s * 3 + (size_t)tag] = 1;
 	const struct tree_node *nd = &w->t->nodes[s];
 	const struct dim *d = &w->t->dims[nd->dim];
-	for (uint32_t r = 0; r < d->n_regions && !w->stop; r++) {
-		if (!region_feasible(d, r))
+	for (uint32_t r = 0; r < d->n_regions && !w->stop;) {
+		uint32_t end = tree_run_end(w->t, s, r);
+		/* one feasible region of each run stands for the run; missing is
+		 * always a run of its own for the owner tag */
+		uint32_t rep = r;
+		while (rep < end && !region_feasible(d, rep))
+			rep++;
+		if (rep < end && (int)nd->dim == w->owner_dim && rep != d->n_regions - 1 &&
+		    end == d->n_regions)
+			end = d->n_regions - 1;   /* visit missing separately */
+		r = end;
+		if (rep >= end)
 			continue;
 		int next = tag;
 		if ((int)nd->dim == w->owner_dim)
-			next = r == d->n_regions - 1 ? OWNER_MISSING : OWNER_PRESENT;
-		w->path[nd->dim] = r;
-		lwalk_slot(w, w->t->slots[nd->first + r], next);
+			next = rep == d->n_regions - 1 ? OWNER_MISSING : OWNER_PRESENT;
+		w->path[nd->dim] = rep;
+		lwalk_slot(w, tree_child(w->t, s, rep), next);
 	}
 	w->path[nd->dim] = UINT32_MAX;
 }
@@ -128,6 +138,13 @@ static char *text_value(const struct tree *t, const uint32_t *path, int field,
 {
 	char **c = NULL;
 	size_t n = 0, cap = 0;
+	/* a path through a constant's region needs exactly that constant */
+	for (size_t i = 0; i < t->n_dims; i++) {
+		const struct dim *d = &t->dims[i];
+		if (d->field_id == field && d->kind == DIM_TEXT && path[i] != UINT32_MAX &&
+		    path[i] < d->n_consts)
+			add_cand(&c, &n, &cap, d->consts[path[i]], "", "");
+	}
 	static const char *const plain[] = { "example", "other", "x" };
 	static const char *const domains[] = { "example.com", "example.org", "example.net" };
 	if (field == F_EMAIL) {
@@ -302,6 +319,238 @@ bool lint_witness(const struct tree *t, const uint32_t *path, uint32_t rule,
 	}
 	lead_free(&l);
 	return ok;
+}
+
+/* ---- examples checked against several trees (routec --diff) ---- */
+
+/* Whether the lead normalizer accepts v as the value of field f of p. */
+static bool value_valid(const struct program *p, int field, const char *v,
+                        const struct lead_env *env)
+{
+	struct lead l;
+	lead_init(&l);
+	lead_set(&l, p->fields[field].name, v);
+	struct lead_facts lf;
+	struct lead_errors errs = {0};
+	lead_normalize(p, &l, env, &lf, &errs);
+	bool ok = errs.n == 0;
+	lead_facts_free(&lf);
+	lead_errors_free(&errs);
+	lead_free(&l);
+	return ok;
+}
+
+/* Like text_value, but the value must also be valid for the field (an
+ * email must be an address), and the constants the path names come first:
+ * a value for a text field that fits the path, or NULL. */
+static char *text_value_valid(const struct tree *t, const uint32_t *path, int field,
+                              const struct lead_env *env)
+{
+	const struct program *p = t->prog;
+	char **c = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < t->n_dims; i++) {
+		const struct dim *d = &t->dims[i];
+		if (d->field_id == field && d->kind == DIM_TEXT && path[i] < d->n_consts)
+			add_cand(&c, &n, &cap, d->consts[path[i]], "", "");
+	}
+	static const char *const domains[] = { "example.com", "example.org", "example.net" };
+	static const char *const plain[] = { "example", "other", "x" };
+	if (field == F_EMAIL) {
+		add_cand(&c, &n, &cap, "someone@example.com", "", "");
+		add_cand(&c, &n, &cap, "someone@example.org", "", "");
+	} else if (field == F_DOMAIN || field == F_WEBSITE) {
+		for (size_t i = 0; i < 3; i++)
+			add_cand(&c, &n, &cap, domains[i], "", "");
+	} else if (p->fields[field].type == FT_COUNTRY) {
+		for (size_t i = 0; i < country_count(env->countries); i++)
+			add_cand(&c, &n, &cap, country_at(env->countries, i)->alpha2, "", "");
+	} else if (p->fields[field].type == FT_ENUM) {
+		const struct field *f = &p->fields[field];
+		for (size_t i = 0; i < f->n_enum; i++)
+			add_cand(&c, &n, &cap, f->enum_values[i], "", "");
+	} else {
+		for (size_t i = 0; i < 3; i++)
+			add_cand(&c, &n, &cap, plain[i], "", "");
+	}
+	struct buf starts = {0}, mids = {0}, ends = {0};
+	for (size_t i = 0; i < t->n_dims; i++) {
+		const struct dim *d = &t->dims[i];
+		if (d->field_id != field || d->kind != DIM_PATTERN || d->pat_kind == C_MATCHES)
+			continue;
+		const char *L = d->pat;
+		if (field == F_EMAIL) {
+			add_cand(&c, &n, &cap, "someone@x", L, "");
+			add_cand(&c, &n, &cap, "x", L, "@example.com");
+			add_cand(&c, &n, &cap, L, "@example.com", "");
+			add_cand(&c, &n, &cap, "someone@", L, "");
+			add_cand(&c, &n, &cap, "someone@", L, ".com");
+			add_cand(&c, &n, &cap, "someone@x", L, ".com");
+		} else if (field == F_DOMAIN || field == F_WEBSITE) {
+			add_cand(&c, &n, &cap, "x", L, ".com");
+			add_cand(&c, &n, &cap, L, ".com", "");
+			add_cand(&c, &n, &cap, "x.", L, "");
+		}
+		add_cand(&c, &n, &cap, L, "", "");
+		add_cand(&c, &n, &cap, "x", L, "");
+		add_cand(&c, &n, &cap, L, "x", "");
+		add_cand(&c, &n, &cap, "x", L, "x");
+		if (path[i] == 1) {
+			struct buf *to = d->pat_kind == C_STARTS ? &starts
+			               : d->pat_kind == C_ENDS ? &ends : &mids;
+			buf_adds(to, L);
+		}
+	}
+	/* every literal the path needs at once */
+	struct buf whole = {0};
+	if (field == F_EMAIL) {
+		buf_printf(&whole, "%sx@x%s%s", buf_str(&starts), buf_str(&mids), buf_str(&ends));
+		add_cand(&c, &n, &cap, buf_str(&whole), "", "");
+		buf_reset(&whole);
+		buf_printf(&whole, "%sx%s@x%s", buf_str(&starts), buf_str(&mids),
+		           ends.len ? buf_str(&ends) : ".com");
+		add_cand(&c, &n, &cap, buf_str(&whole), "", "");
+	}
+	add_cand(&c, &n, &cap, buf_str(&starts), buf_str(&mids), buf_str(&ends));
+	add_cand(&c, &n, &cap, buf_str(&starts), "x", buf_str(&ends));
+	buf_free(&whole);
+	buf_free(&starts);
+	buf_free(&mids);
+	buf_free(&ends);
+	struct lead_env quiet = *env;
+	quiet.accounts = NULL;
+	quiet.strict_names = false;
+	char *found = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!found) {
+			char *v = p->fields[field].type == FT_COUNTRY ? xstrdup(c[i]) : norm_text(c[i]);
+			if (v[0] && candidate_fits(t, path, field, v) &&
+			    value_valid(p, field, c[i], &quiet))
+				found = xstrdup(c[i]);
+			free(v);
+		}
+		free(c[i]);
+	}
+	free(c);
+	return found;
+}
+
+/* The example lead for path, as lint_witness builds it but with
+ * text_value_valid; false when some field has no fitting value. */
+static bool witness_lead(const struct tree *t, const uint32_t *path,
+                         const struct lead_env *env, struct lead *l)
+{
+	const struct program *p = t->prog;
+	char num[64];
+	for (size_t i = 0; i < t->n_dims; i++) {
+		const struct dim *d = &t->dims[i];
+		int field = d->field_id;
+		if (d->kind == DIM_NUMBER) {
+			if (path[i] == UINT32_MAX || path[i] == d->n_regions - 1)
+				continue;
+			fmt_number(num, sizeof num, number_value(d, path[i]));
+			lead_set(l, p->fields[field].name, num);
+			continue;
+		}
+		if (lead_get(l, p->fields[field].name))
+			continue;
+		bool tested = false, must_exist = false;
+		for (size_t k = 0; k < t->n_dims; k++) {
+			const struct dim *e = &t->dims[k];
+			if (e->field_id != field || path[k] == UINT32_MAX)
+				continue;
+			tested = true;
+			if (e->kind == DIM_TEXT && path[k] != e->n_regions - 1)
+				must_exist = true;
+			if (e->kind == DIM_PATTERN && path[k] == 1)
+				must_exist = true;
+		}
+		if (!tested || !must_exist)
+			continue;
+		if (field == F_EMAIL_PERSONAL) {
+			if (!lead_get(l, "email"))
+				lead_set(l, "email", "alex@gmail.com");
+			continue;
+		}
+		if (field == F_ACCOUNT_OWNER && d->kind == DIM_TEXT && d->n_consts == 0) {
+			lead_set(l, "account.owner", "owner@example.com");
+			continue;
+		}
+		char *v = text_value_valid(t, path, field, env);
+		if (!v)
+			return false;
+		lead_set(l, p->fields[field].name, v);
+		free(v);
+	}
+	return true;
+}
+
+/* The lead as a JSON object in p's field order, numbers as numbers. */
+static char *witness_json(const struct program *p, const struct lead *l)
+{
+	struct json_object *o = json_object_new_object();
+	for (size_t f = 0; f < p->n_fields; f++) {
+		const char *v = lead_get(l, p->fields[f].name);
+		if (!v)
+			continue;
+		json_object_object_add(o, p->fields[f].name,
+		                       p->fields[f].type == FT_NUMBER
+		                       ? json_object_new_double_s(strtod(v, NULL), v)
+		                       : json_object_new_string(v));
+	}
+	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+	                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+/* Route the lead through t (normalized for t's program, no account index);
+ * whether it reaches rule without errors, with its route in rt. */
+static bool lands_on(const struct tree *t, const struct lead *l, uint32_t rule,
+                     const struct lead_env *env, struct route *rt)
+{
+	struct lead_env quiet = *env;
+	quiet.accounts = NULL;
+	quiet.strict_names = false;
+	struct lead_facts lf;
+	struct lead_errors errs = {0};
+	uint32_t got = lint_route_lead(t->prog, t, l, &quiet, &lf, &errs);
+	bool ok = got == rule && errs.n == 0;
+	if (ok && rt) {
+		route_resolve(t->prog, got, &lf.facts, rt);
+		rt->owner = NULL;
+	}
+	lead_facts_free(&lf);
+	lead_errors_free(&errs);
+	return ok;
+}
+
+bool lint_witness_targets(const struct tree *t, const uint32_t *path, uint32_t leaf,
+                          struct lint_target *targets, size_t n,
+                          const struct lead_env *env, char **out)
+{
+	struct lead l;
+	lead_init(&l);
+	bool ok = witness_lead(t, path, env, &l) && lands_on(t, &l, leaf, env, NULL);
+	char *ex = ok ? witness_json(t->prog, &l) : NULL;
+	lead_free(&l);
+	if (!ok)
+		return false;
+	/* check what is printed, not the lead it was built from */
+	struct json_object *o = json_tokener_parse(ex);
+	lead_init(&l);
+	char err[256];
+	ok = o && lead_from_json(&l, o, err, sizeof err);
+	json_object_put(o);
+	for (size_t i = 0; i < n && ok; i++)
+		ok = lands_on(targets[i].t, &l, targets[i].rule, env, &targets[i].route);
+	lead_free(&l);
+	if (!ok) {
+		free(ex);
+		return false;
+	}
+	*out = ex;
+	return true;
 }
 
 /* ---- program views: the same fields and queues, other rules ---- */

@@ -23,6 +23,7 @@
 #include "lead/lead.h"
 #include "rules/ast.h"
 #include "rules/diag.h"
+#include "rules/route.h"
 #include "rules/tree.h"
 
 struct lint_result {
@@ -40,6 +41,25 @@ void lint_result_free(struct lint_result *res);
  * could; false when the path holds tests it cannot satisfy by example. */
 bool lint_witness(const struct tree *t, const uint32_t *path, uint32_t rule,
                   const struct lead_env *env, char **out);
+
+/* One more tree an example must land right in (lint_witness_targets). */
+struct lint_target {
+	const struct tree *t;    /* a one-program tree; the example is normalized
+	                          * for t->prog */
+	uint32_t rule;           /* the rule it must reach there, or TREE_NO_RULE */
+	struct route route;      /* filled: the example's resolved route there
+	                          * (owner left NULL: it would outlive its facts) */
+};
+
+/* lint_witness for a tree over several programs (tree_compile_pair): build
+ * an example for path that lands on `leaf` in t, then route the example as
+ * printed (parsed back from its JSON) through every target's own tree and
+ * check that it reaches the target's rule, without normalization errors.
+ * Returns true and fills out (caller frees) and every target's route only
+ * when all of that holds. */
+bool lint_witness_targets(const struct tree *t, const uint32_t *path, uint32_t leaf,
+                          struct lint_target *targets, size_t n,
+                          const struct lead_env *env, char **out);
 
 /* Run one case (a raw lead) and return the rule it matches, or
  * TREE_NO_RULE; errs gets normalization problems.  */

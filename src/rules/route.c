@@ -27,10 +27,13 @@ void route_resolve(const struct program *p, uint32_t rule, const struct facts *f
 	if (q >= 0 && p->queues[q].dist == D_OWNER) {
 		const struct fact *owner = &facts->v[F_ACCOUNT_OWNER];
 		if (owner->present) {
-			out->owner = owner->text;
+			out->owner = owner->raw ? owner->raw : owner->text;
 		} else {
 			out->owner_fallback = true;
-			q = p->owner_fallback_id >= 0 ? p->owner_fallback_id : otherwise_queue(p);
+			/* the queue's own fallback, then `fallback account_owner`,
+			 * then the otherwise queue */
+			q = p->queues[q].fallback_id >= 0 ? p->queues[q].fallback_id
+			  : p->owner_fallback_id >= 0 ? p->owner_fallback_id : otherwise_queue(p);
 			if (q >= 0 && p->queues[q].dist == D_OWNER)
 				q = -1;   /* falling back to another owner queue cannot help */
 		}

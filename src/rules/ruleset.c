@@ -16,7 +16,7 @@ static struct ruleset *finish(struct source *src, const struct lead_env *env, bo
 	size_t errors = d->n_errors;
 	rs->prog = routes_parse(src, d);
 	bool parsed = d->n_errors == errors;
-	struct check_env cenv = { env->countries, NULL };
+	struct check_env cenv = { env->countries, NULL, env->psl };
 	check_program(rs->prog, src, &cenv, d);
 	if (parsed && rs->prog->conds_ok) {
 		char err[512];

@@ -6,8 +6,9 @@
  * substitutes every region of one dimension into the live rules, drops the
  * rules that became false and stops at the first that became true.  Lists of
  * live rules are memoized, formulas and nodes are hash-consed, so equal
- * subtrees are built once.  Must never produce a tree that disagrees with
- * eval.c, and never grow past TREE_MAX_SLOTS.
+ * subtrees are built once.  tree_compile_pair runs the same build over two
+ * programs' rules at once, for --diff.  Must never produce a tree that
+ * disagrees with eval.c, and never grow past TREE_MAX_SLOTS.
  */
 #include "rules/tree.h"
 
@@ -29,9 +30,10 @@ enum fkind { FK_CONST, FK_ATOM, FK_AND, FK_OR };
 
 struct fnode {
 	uint32_t kind;
-	uint32_t a, b;       /* children, or (atom dim, offset of its set) */
+	uint32_t a, b;       /* children, or (atom dim, offset of its intervals) */
 	uint32_t lo;         /* lowest dimension the formula tests */
 	uint64_t mask;       /* bit (d % 64) for each dimension it depends on */
+	uint32_t cnt;        /* atom: number of region intervals */
 };
 
 struct compiler {
@@ -40,8 +42,8 @@ struct compiler {
 	struct fnode *f;
 	size_t nf, capf;
 	struct hmap fcons;
-	uint64_t *words;     /* region sets of atoms */
-	size_t nw, capw;
+	uint32_t *ivals;     /* atoms' region sets: sorted disjoint [from, to) pairs */
+	size_t niv, capiv;
 	struct hmap build_memo;
 	struct hmap node_cons;
 	size_t cap_nodes, cap_slots;
@@ -258,21 +260,26 @@ static void dim_finish(struct dim *d)
 	}
 }
 
-/* Order: text and number dimensions by how many rules test them (most
- * first, ties in file order); each pattern right after its field's text
- * dimension when there is one.  Returns the new order (old index per new
- * position). */
+/* Order: text and number dimensions by how well they split the rules
+ * (rules testing them x log of their regions; dims_finish has run), each
+ * pattern right after its field's text dimension when there is one.
+ * Returns the new order (old index per new position). */
 static size_t *dims_order(const struct dimset *s)
 {
 	size_t *base = xcalloc(s->n, sizeof(size_t)), nb = 0;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].kind != DIM_PATTERN || s->field_text[s->v[i].field_id] < 0)
 			base[nb++] = i;
-	/* insertion sort: n is small */
+	/* insertion sort (at most TREE_MAX_DIMS): a dimension that many rules
+	 * test and that has many regions splits the rules most, so it goes
+	 * first; ties in file order */
+	double *score = xcalloc(s->n ? s->n : 1, sizeof(double));
+	for (size_t i = 0; i < s->n; i++)
+		score[i] = (double)s->count[i] * (1.0 + log2((double)s->v[i].n_regions));
 	for (size_t i = 1; i < nb; i++) {
 		size_t x = base[i], j = i;
-		while (j > 0 && (s->count[base[j - 1]] < s->count[x] ||
-		                 (s->count[base[j - 1]] == s->count[x] &&
+		while (j > 0 && (score[base[j - 1]] < score[x] ||
+		                 (score[base[j - 1]] == score[x] &&
 		                  s->first[base[j - 1]] > s->first[x]))) {
 			base[j] = base[j - 1];
 			j--;
@@ -290,6 +297,7 @@ static size_t *dims_order(const struct dimset *s)
 				order[n++] = k;
 	}
 	free(base);
+	free(score);
 	return order;
 }
 
@@ -307,44 +315,105 @@ static uint32_t f_add(struct compiler *c, struct fnode fn)
 	return id;
 }
 
-static size_t set_words(const struct dim *d)
+/* Whether region r is in the atom's set (binary search of its intervals). */
+static bool atom_has(const struct compiler *c, const struct fnode *fn, uint32_t r)
 {
-	return (d->n_regions + 63) / 64;
+	const uint32_t *iv = c->ivals + fn->b;
+	uint32_t lo = 0, hi = fn->cnt;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (iv[2 * mid + 1] <= r)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < fn->cnt && iv[2 * lo] <= r;
 }
 
-static bool set_has(const uint64_t *set, uint32_t r)
+/* A set of regions being built: [from, to) pairs in any order. */
+struct ivset {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void iv_add(struct ivset *s, uint32_t from, uint32_t to)
 {
-	return set[r / 64] >> (r % 64) & 1;
+	if (from >= to)
+		return;
+	s->v = xgrow(s->v, &s->cap, 2 * s->n + 2, sizeof(uint32_t));
+	s->v[2 * s->n] = from;
+	s->v[2 * s->n + 1] = to;
+	s->n++;
 }
 
-/* An atom "dim is in set"; TRUE or FALSE when the set is full or empty. */
-static uint32_t f_atom(struct compiler *c, uint32_t dim, const uint64_t *set)
+static int cmp_iv(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sort and merge; with negate, replace by the complement in [0, R). */
+static void iv_normalize(struct ivset *s, bool negate, uint32_t R)
+{
+	if (s->n)
+		qsort(s->v, s->n, 2 * sizeof(uint32_t), cmp_iv);
+	size_t n = 0;
+	for (size_t k = 0; k < s->n; k++) {
+		uint32_t a = s->v[2 * k], b = s->v[2 * k + 1];
+		if (n && a <= s->v[2 * n - 1]) {
+			if (b > s->v[2 * n - 1])
+				s->v[2 * n - 1] = b;
+			continue;
+		}
+		s->v[2 * n] = a;
+		s->v[2 * n + 1] = b;
+		n++;
+	}
+	s->n = n;
+	if (!negate)
+		return;
+	struct ivset c = {0};
+	uint32_t at = 0;
+	for (size_t k = 0; k < n; k++) {
+		iv_add(&c, at, s->v[2 * k]);
+		at = s->v[2 * k + 1];
+	}
+	iv_add(&c, at, R);
+	free(s->v);
+	*s = c;
+}
+
+/* An atom "dim is in set" (set normalized); TRUE or FALSE when the set is
+ * full or empty.  Equal atoms are one node: the intervals are the key. */
+static uint32_t f_atom(struct compiler *c, uint32_t dim, const struct ivset *set)
 {
 	const struct dim *d = &c->t->dims[dim];
-	size_t nw = set_words(d);
-	uint32_t in = 0;
-	for (uint32_t r = 0; r < d->n_regions; r++)
-		in += set_has(set, r);
+	uint64_t in = 0;
+	for (size_t k = 0; k < set->n; k++)
+		in += set->v[2 * k + 1] - set->v[2 * k];
 	if (in == 0)
 		return F_FALSE;
-	if (in == d->n_regions)
+	if (in >= d->n_regions)
 		return F_TRUE;
-	/* the set's words are part of the key, so equal atoms are one node */
+	/* atom keys start with a word no and/or key can start with (those
+	 * start with their kind), so the two kinds of key never collide */
+	static const uint32_t atom_tag = 0xa70a70a7u;
 	struct buf key = {0};
+	buf_add(&key, &atom_tag, sizeof atom_tag);
 	buf_add(&key, &dim, sizeof dim);
-	buf_add(&key, set, nw * sizeof(uint64_t));
+	buf_add(&key, set->v, 2 * set->n * sizeof(uint32_t));
 	uint32_t id;
 	if (hmap_get(&c->fcons, key.data, key.len, &id)) {
 		buf_free(&key);
 		return id;
 	}
-	c->words = xgrow(c->words, &c->capw, c->nw + nw, sizeof(uint64_t));
-	memcpy(c->words + c->nw, set, nw * sizeof(uint64_t));
+	c->ivals = xgrow(c->ivals, &c->capiv, c->niv + 2 * set->n, sizeof(uint32_t));
+	memcpy(c->ivals + c->niv, set->v, 2 * set->n * sizeof(uint32_t));
 	uint64_t mask = 1ull << (dim % 64);
 	if (d->kind == DIM_PATTERN && d->text_dim >= 0)
 		mask |= 1ull << ((uint32_t)d->text_dim % 64);
-	struct fnode fn = { FK_ATOM, dim, (uint32_t)c->nw, dim, mask };
-	c->nw += nw;
+	struct fnode fn = { FK_ATOM, dim, (uint32_t)c->niv, dim, mask, (uint32_t)set->n };
+	c->niv += 2 * set->n;
 	c->f = xgrow(c->f, &c->capf, c->nf + 1, sizeof *c->f);
 	id = (uint32_t)c->nf;
 	c->f[c->nf++] = fn;
@@ -365,7 +434,7 @@ static uint32_t f_and(struct compiler *c, uint32_t a, uint32_t b)
 		uint32_t x = a; a = b; b = x;
 	}
 	uint32_t lo = c->f[a].lo < c->f[b].lo ? c->f[a].lo : c->f[b].lo;
-	return f_add(c, (struct fnode){ FK_AND, a, b, lo, c->f[a].mask | c->f[b].mask });
+	return f_add(c, (struct fnode){ FK_AND, a, b, lo, c->f[a].mask | c->f[b].mask, 0 });
 }
 
 static uint32_t f_or(struct compiler *c, uint32_t a, uint32_t b)
@@ -380,7 +449,7 @@ static uint32_t f_or(struct compiler *c, uint32_t a, uint32_t b)
 		uint32_t x = a; a = b; b = x;
 	}
 	uint32_t lo = c->f[a].lo < c->f[b].lo ? c->f[a].lo : c->f[b].lo;
-	return f_add(c, (struct fnode){ FK_OR, a, b, lo, c->f[a].mask | c->f[b].mask });
+	return f_add(c, (struct fnode){ FK_OR, a, b, lo, c->f[a].mask | c->f[b].mask, 0 });
 }
 
 /* The formula of a condition, with `not` pushed into the atoms. */
@@ -416,21 +485,21 @@ static uint32_t f_cond(struct compiler *c, const int *dim_of_text, const int *di
 		dim = (uint32_t)dim_of_text[cd->field_id];
 	}
 	const struct dim *d = &c->t->dims[dim];
-	size_t nw = set_words(d);
-	uint64_t *set = xcalloc(nw, sizeof(uint64_t));
+	uint32_t R = d->n_regions;
+	struct ivset set = {0};
 	bool negate = neg;
-#define SET(r) (set[(r) / 64] |= 1ull << ((r) % 64))
 	if (pattern) {
-		SET(1u);
+		iv_add(&set, 1, 2);
 	} else if (cd->kind == C_OWNED || cd->kind == C_PERSONAL ||
 	           cd->kind == C_PRESENT) {
-		for (uint32_t r = 0; r + 1 < d->n_regions; r++)
-			SET(r);      /* every region but missing */
+		iv_add(&set, 0, R - 1);      /* every region but missing */
 		if (cd->kind == C_PRESENT && cd->negated)
 			negate = !negate;
 	} else if (d->kind == DIM_TEXT) {
-		for (size_t i = 0; i < cd->n_vals; i++)
-			SET((uint32_t)text_index(d, cd->vals[i].norm));
+		for (size_t i = 0; i < cd->n_vals; i++) {
+			uint32_t r = (uint32_t)text_index(d, cd->vals[i].norm);
+			iv_add(&set, r, r + 1);
+		}
 		if (cd->kind == C_CMP && cd->op == OP_NE)
 			negate = !negate;
 		if (cd->kind == C_IN && cd->negated)
@@ -438,33 +507,26 @@ static uint32_t f_cond(struct compiler *c, const int *dim_of_text, const int *di
 	} else {
 		uint32_t k = (uint32_t)d->n_points;
 		if (cd->kind == C_IN || cd->op == OP_EQ || cd->op == OP_NE) {
-			for (size_t i = 0; i < cd->n_vals; i++)
-				SET(2 * (uint32_t)point_index(d, cd->vals[i].num) + 1);
+			for (size_t i = 0; i < cd->n_vals; i++) {
+				uint32_t r = 2 * (uint32_t)point_index(d, cd->vals[i].num) + 1;
+				iv_add(&set, r, r + 1);
+			}
 			if ((cd->kind == C_CMP && cd->op == OP_NE) || (cd->kind == C_IN && cd->negated))
 				negate = !negate;
 		} else {
 			uint32_t i = (uint32_t)point_index(d, cd->vals[0].num);
-			uint32_t from = 0, to = 0;   /* inclusive region range */
-			switch (cd->op) {
-			case OP_LT: from = 0; to = 2 * i; break;
-			case OP_LE: from = 0; to = 2 * i + 1; break;
-			case OP_GT: from = 2 * i + 2; to = 2 * k; break;
-			case OP_GE: from = 2 * i + 1; to = 2 * k; break;
+			switch (cd->op) {   /* region 2k is the last interval, 2k+1 missing */
+			case OP_LT: iv_add(&set, 0, 2 * i + 1); break;
+			case OP_LE: iv_add(&set, 0, 2 * i + 2); break;
+			case OP_GT: iv_add(&set, 2 * i + 2, 2 * k + 1); break;
+			case OP_GE: iv_add(&set, 2 * i + 1, 2 * k + 1); break;
 			default: break;
 			}
-			for (uint32_t r = from; r <= to; r++)
-				SET(r);
 		}
 	}
-#undef SET
-	if (negate) {
-		for (size_t w = 0; w < nw; w++)
-			set[w] = ~set[w];
-		if (d->n_regions % 64)
-			set[nw - 1] &= (1ull << (d->n_regions % 64)) - 1;
-	}
-	uint32_t id = f_atom(c, dim, set);
-	free(set);
+	iv_normalize(&set, negate, R);
+	uint32_t id = f_atom(c, dim, &set);
+	free(set.v);
 	return id;
 }
 
@@ -477,16 +539,15 @@ static uint32_t f_subst(struct compiler *c, uint32_t f, uint32_t i, uint32_t r)
 	switch (fn->kind) {
 	case FK_ATOM: {
 		const struct dim *d = &c->t->dims[fn->a];
-		const uint64_t *set = c->words + fn->b;
 		if (fn->a == i)
-			return set_has(set, r) ? F_TRUE : F_FALSE;
+			return atom_has(c, fn, r) ? F_TRUE : F_FALSE;
 		if (d->kind == DIM_PATTERN && d->text_dim == (int)i) {
 			const struct dim *td = &c->t->dims[i];
 			if (r == text_missing(td))
-				return set_has(set, 0) ? F_TRUE : F_FALSE;
+				return atom_has(c, fn, 0) ? F_TRUE : F_FALSE;
 			if (r < td->n_consts) {
 				bool hit = pattern_test(d->pat_kind, d->pat, d->re, td->consts[r]);
-				return set_has(set, hit) ? F_TRUE : F_FALSE;
+				return atom_has(c, fn, hit) ? F_TRUE : F_FALSE;
 			}
 		}
 		return f;
@@ -516,17 +577,27 @@ struct live {
 	uint32_t rule, f;
 };
 
-static uint32_t node_cons(struct compiler *c, uint32_t dim, const uint32_t *slots, uint32_t n)
+/* The node switching on dim with these children, given as runs: pairs
+ * (first region, child) in region order, adjacent runs with different
+ * children, the first starting at 0.  Equal nodes are one node.  Stored as
+ * runs when that is less than half the size of one slot per region. */
+static uint32_t node_cons_runs(struct compiler *c, uint32_t dim, const uint32_t *runs,
+                               uint32_t n_runs)
 {
+	struct tree *t = c->t;
+	uint32_t R = t->dims[dim].n_regions;
+	if (n_runs == 1)
+		return runs[1];
 	struct buf key = {0};
 	buf_add(&key, &dim, sizeof dim);
-	buf_add(&key, slots, n * sizeof(uint32_t));
+	buf_add(&key, runs, 2 * n_runs * sizeof(uint32_t));
 	uint32_t id;
 	if (hmap_get(&c->node_cons, key.data, key.len, &id)) {
 		buf_free(&key);
 		return id;
 	}
-	struct tree *t = c->t;
+	bool sparse = 2 * n_runs < R;
+	size_t n = sparse ? 2 * (size_t)n_runs : R;
 	if (t->n_slots + n > TREE_MAX_SLOTS) {
 		if (!c->failed)
 			snprintf(c->err, c->errlen,
@@ -540,11 +611,249 @@ static uint32_t node_cons(struct compiler *c, uint32_t dim, const uint32_t *slot
 	t->nodes = xgrow(t->nodes, &c->cap_nodes, t->n_nodes + 1, sizeof *t->nodes);
 	t->slots = xgrow(t->slots, &c->cap_slots, t->n_slots + n, sizeof *t->slots);
 	id = (uint32_t)t->n_nodes++;
-	t->nodes[id] = (struct tree_node){ dim, (uint32_t)t->n_slots };
-	memcpy(t->slots + t->n_slots, slots, n * sizeof(uint32_t));
+	t->nodes[id] = (struct tree_node){ dim, (uint32_t)t->n_slots, sparse ? n_runs : 0 };
+	uint32_t *out = t->slots + t->n_slots;
+	if (sparse) {
+		memcpy(out, runs, n * sizeof(uint32_t));
+	} else {
+		for (uint32_t k = 0; k < n_runs; k++) {
+			uint32_t end = k + 1 < n_runs ? runs[2 * k + 2] : R;
+			for (uint32_t r = runs[2 * k]; r < end; r++)
+				out[r] = runs[2 * k + 1];
+		}
+	}
 	t->n_slots += n;
 	hmap_put(&c->node_cons, key.data, key.len, id);
 	buf_free(&key);
+	return id;
+}
+
+/* The same from one child per region. */
+static uint32_t node_cons(struct compiler *c, uint32_t dim, const uint32_t *slots, uint32_t n)
+{
+	uint32_t *runs = xmalloc(2 * (size_t)n * sizeof(uint32_t)), nr = 0;
+	for (uint32_t r = 0; r < n; r++) {
+		if (nr && runs[2 * nr - 1] == slots[r])
+			continue;
+		runs[2 * nr] = r;
+		runs[2 * nr + 1] = slots[r];
+		nr++;
+	}
+	uint32_t id = node_cons_runs(c, dim, runs, nr);
+	free(runs);
+	return id;
+}
+
+/* Regions of text dimension i where an atom of f decides differently than
+ * for `other`, added to (*regs, *n); *linked is set when f tests a pattern
+ * on the same field (then every constant region can differ). */
+static void special_regions(const struct compiler *c, uint32_t f, uint32_t i,
+                            uint32_t **regs, size_t *n, size_t *cap, bool *linked)
+{
+	const struct fnode *fn = &c->f[f];
+	if (f <= F_TRUE || !(fn->mask >> (i % 64) & 1))
+		return;
+	if (fn->kind == FK_AND || fn->kind == FK_OR) {
+		special_regions(c, fn->a, i, regs, n, cap, linked);
+		special_regions(c, fn->b, i, regs, n, cap, linked);
+		return;
+	}
+	const struct dim *d = &c->t->dims[fn->a];
+	if (fn->a != i) {
+		if (d->kind == DIM_PATTERN && d->text_dim == (int)i)
+			*linked = true;
+		return;
+	}
+	/* constant regions whose membership differs from other's: those in
+	 * the set when other is not, those outside it when other is */
+	uint32_t other = (uint32_t)d->n_consts;
+	bool in_other = atom_has(c, fn, other);
+	const uint32_t *iv = c->ivals + fn->b;
+	uint32_t at = 0;
+	for (uint32_t k = 0; k <= fn->cnt; k++) {
+		uint32_t from, to;
+		if (in_other) {   /* the gaps between intervals */
+			from = at;
+			to = k < fn->cnt ? iv[2 * k] : other;
+			if (k < fn->cnt)
+				at = iv[2 * k + 1];
+		} else {
+			if (k == fn->cnt)
+				break;
+			from = iv[2 * k];
+			to = iv[2 * k + 1];
+		}
+		if (to > other)
+			to = other;
+		for (uint32_t r = from; r < to; r++) {
+			*regs = xgrow(*regs, cap, *n + 1, sizeof **regs);
+			(*regs)[(*n)++] = r;
+		}
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The live list for region r, reading `other`'s results for rules that do
+ * not single out r.  base: positions of rules alive at `other` or tested
+ * with linked patterns (ascending); spec: positions singled out at r. */
+static size_t text_child(struct compiler *c, const struct live *L, const uint32_t *g_other,
+                         const uint8_t *linked, const uint32_t *base, size_t nbase,
+                         const uint32_t *spec, size_t nspec, uint32_t i, uint32_t r,
+                         struct live *next)
+{
+	size_t m = 0, a = 0, b = 0;
+	while (a < nbase || b < nspec) {
+		uint32_t k;
+		bool special;
+		if (b >= nspec || (a < nbase && base[a] < spec[b])) {
+			k = base[a++];
+			special = linked[k];
+		} else {
+			k = spec[b++];
+			if (a < nbase && base[a] == k)
+				a++;
+			special = true;
+		}
+		uint32_t g = special ? f_subst(c, L[k].f, i, r) : g_other[k];
+		if (g == F_FALSE)
+			continue;
+		next[m++] = (struct live){ L[k].rule, g };
+		if (g == F_TRUE)
+			break;
+	}
+	return m;
+}
+
+static uint32_t build(struct compiler *c, const struct live *L, size_t n);
+
+/* Children of a node on a text dimension with many constants: work in
+ * proportion to the rules that name each constant, not constants x rules. */
+static void build_text_children(struct compiler *c, const struct live *L, size_t n, uint32_t i,
+                                uint32_t *slots, struct live *next)
+{
+	const struct dim *d = &c->t->dims[i];
+	uint32_t other = (uint32_t)d->n_consts, missing = d->n_regions - 1;
+	uint32_t *g_other = xcalloc(n, sizeof(uint32_t));
+	uint8_t *linked = xcalloc(n, 1);
+	uint64_t *pairs = NULL;          /* region << 32 | position */
+	size_t npairs = 0, cap_pairs = 0;
+	uint32_t *regs = NULL;
+	size_t cap_regs = 0;
+	uint32_t *base = xcalloc(n, sizeof(uint32_t));
+	size_t nbase = 0;
+	for (size_t k = 0; k < n; k++) {
+		g_other[k] = f_subst(c, L[k].f, i, other);
+		size_t nr = 0;
+		bool lk = false;
+		special_regions(c, L[k].f, i, &regs, &nr, &cap_regs, &lk);
+		linked[k] = lk;
+		if (g_other[k] != F_FALSE || lk)
+			base[nbase++] = (uint32_t)k;
+		for (size_t q = 0; q < nr; q++) {
+			pairs = xgrow(pairs, &cap_pairs, npairs + 1, sizeof *pairs);
+			pairs[npairs++] = (uint64_t)regs[q] << 32 | k;
+		}
+	}
+	if (npairs)
+		qsort(pairs, npairs, sizeof *pairs, cmp_u64);
+	uint32_t *spec = xcalloc(npairs ? npairs : 1, sizeof(uint32_t));
+	size_t p = 0;
+	for (uint32_t r = 0; r < other; r++) {
+		size_t ns = 0;
+		for (; p < npairs && (uint32_t)(pairs[p] >> 32) == r; p++)
+			if (!ns || spec[ns - 1] != (uint32_t)pairs[p])
+				spec[ns++] = (uint32_t)pairs[p];
+		size_t m = text_child(c, L, g_other, linked, base, nbase, spec, ns, i, r, next);
+		slots[r] = build(c, next, m);
+	}
+	size_t m = text_child(c, L, g_other, linked, base, nbase, NULL, 0, i, other, next);
+	slots[other] = build(c, next, m);
+	m = 0;
+	for (size_t k = 0; k < n; k++) {
+		uint32_t g = f_subst(c, L[k].f, i, missing);
+		if (g == F_FALSE)
+			continue;
+		next[m++] = (struct live){ L[k].rule, g };
+		if (g == F_TRUE)
+			break;
+	}
+	slots[missing] = build(c, next, m);
+	free(g_other);
+	free(linked);
+	free(pairs);
+	free(regs);
+	free(base);
+	free(spec);
+}
+
+/* Mark in bnd the regions r (0 < r < missing) where an atom of f on
+ * dimension i decides differently than for region r - 1. */
+static void number_boundaries(const struct compiler *c, uint32_t f, uint32_t i, uint64_t *bnd)
+{
+	const struct fnode *fn = &c->f[f];
+	if (f <= F_TRUE || !(fn->mask >> (i % 64) & 1))
+		return;
+	if (fn->kind == FK_AND || fn->kind == FK_OR) {
+		number_boundaries(c, fn->a, i, bnd);
+		number_boundaries(c, fn->b, i, bnd);
+		return;
+	}
+	if (fn->a != i)
+		return;
+	const struct dim *d = &c->t->dims[i];
+	const uint32_t *iv = c->ivals + fn->b;
+	for (uint32_t k = 0; k < 2 * fn->cnt; k++) {
+		uint32_t r = iv[k];
+		if (r > 0 && r < d->n_regions)
+			bnd[r / 64] |= 1ull << (r % 64);
+	}
+}
+
+/* Children of a node on a number dimension: one build per run of regions
+ * between the thresholds the live rules use, not one per region. */
+static uint32_t build_number_children(struct compiler *c, const struct live *L, size_t n,
+                                      uint32_t i, struct live *next)
+{
+	const struct dim *d = &c->t->dims[i];
+	uint32_t R = d->n_regions, missing = R - 1;
+	uint64_t *bnd = xcalloc((R + 63) / 64, sizeof(uint64_t));
+	for (size_t k = 0; k < n; k++)
+		number_boundaries(c, L[k].f, i, bnd);
+	bnd[0] &= ~1ull;
+	bnd[missing / 64] |= 1ull << (missing % 64);   /* missing is its own run */
+	uint32_t *runs = xmalloc(2 * sizeof(uint32_t)), nr = 0;
+	size_t cap = 2;
+	uint32_t start = 0;
+	for (uint32_t r = 0; r <= R; r++) {
+		bool cut = r == R || (r > 0 && (bnd[r / 64] >> (r % 64) & 1));
+		if (!cut)
+			continue;
+		size_t m = 0;
+		for (size_t k = 0; k < n; k++) {
+			uint32_t g = f_subst(c, L[k].f, i, start);
+			if (g == F_FALSE)
+				continue;
+			next[m++] = (struct live){ L[k].rule, g };
+			if (g == F_TRUE)
+				break;
+		}
+		uint32_t child = build(c, next, m);
+		if (!nr || runs[2 * nr - 1] != child) {
+			runs = xgrow(runs, &cap, 2 * (size_t)nr + 2, sizeof(uint32_t));
+			runs[2 * nr] = start;
+			runs[2 * nr + 1] = child;
+			nr++;
+		}
+		start = r;
+	}
+	uint32_t id = node_cons_runs(c, i, runs, nr);
+	free(runs);
+	free(bnd);
 	return id;
 }
 
@@ -567,21 +876,32 @@ static uint32_t build(struct compiler *c, const struct live *L, size_t n)
 	uint32_t R = d->n_regions;
 	uint32_t *slots = xcalloc(R, sizeof(uint32_t));
 	struct live *next = xcalloc(n, sizeof *next);
-	bool same = true;
-	for (uint32_t r = 0; r < R; r++) {
-		size_t m = 0;
-		for (size_t k = 0; k < n; k++) {
-			uint32_t g = f_subst(c, L[k].f, i, r);
-			if (g == F_FALSE)
-				continue;
-			next[m++] = (struct live){ L[k].rule, g };
-			if (g == F_TRUE)
-				break;
-		}
-		slots[r] = build(c, next, m);
-		if (slots[r] != slots[0])
-			same = false;
+	if (d->kind == DIM_NUMBER && R > 16) {
+		uint32_t result = build_number_children(c, L, n, i, next);
+		free(next);
+		free(slots);
+		hmap_put(&c->build_memo, L, n * sizeof *L, result);
+		return result;
 	}
+	if (d->kind == DIM_TEXT && R > 16) {
+		build_text_children(c, L, n, i, slots, next);
+	} else {
+		for (uint32_t r = 0; r < R; r++) {
+			size_t m = 0;
+			for (size_t k = 0; k < n; k++) {
+				uint32_t g = f_subst(c, L[k].f, i, r);
+				if (g == F_FALSE)
+					continue;
+				next[m++] = (struct live){ L[k].rule, g };
+				if (g == F_TRUE)
+					break;
+			}
+			slots[r] = build(c, next, m);
+		}
+	}
+	bool same = true;
+	for (uint32_t r = 1; r < R && same; r++)
+		same = slots[r] == slots[0];
 	uint32_t result = same ? slots[0] : node_cons(c, i, slots, R);
 	free(next);
 	free(slots);
@@ -607,6 +927,8 @@ struct tree *tree_compile(const struct program *p, char *err, size_t errlen)
 		snprintf(err, errlen, "decision tree too large: %zu distinct tests (at most %u)",
 		         s.n, TREE_MAX_DIMS);
 
+	for (size_t i = 0; i < s.n; i++)
+		dim_finish(&s.v[i]);
 	/* put the dimensions in their final order and renumber */
 	size_t *order = dims_order(&s);
 	size_t *new_of = xcalloc(s.n ? s.n : 1, sizeof(size_t));
@@ -626,7 +948,6 @@ struct tree *tree_compile(const struct program *p, char *err, size_t errlen)
 		struct dim *d = &t->dims[i];
 		if (d->kind == DIM_PATTERN)
 			d->text_dim = dim_of_text[d->field_id];
-		dim_finish(d);
 	}
 	/* pattern dims are found by key; point the keys at the new numbers */
 	for (size_t i = 0; i <= patterns.mask; i++)
@@ -638,8 +959,8 @@ struct tree *tree_compile(const struct program *p, char *err, size_t errlen)
 	hmap_init(&c.build_memo);
 	hmap_init(&c.node_cons);
 	c.f = xgrow(NULL, &c.capf, 2, sizeof *c.f);
-	c.f[0] = (struct fnode){ FK_CONST, 0, 0, LO_NONE, 0 };
-	c.f[1] = (struct fnode){ FK_CONST, 1, 0, LO_NONE, 0 };
+	c.f[0] = (struct fnode){ FK_CONST, 0, 0, LO_NONE, 0, 0 };
+	c.f[1] = (struct fnode){ FK_CONST, 1, 0, LO_NONE, 0, 0 };
 	c.nf = 2;
 	if (ok) {
 		struct live *L = xcalloc(p->n_rules ? p->n_rules : 1, sizeof *L);
@@ -660,7 +981,7 @@ struct tree *tree_compile(const struct program *p, char *err, size_t errlen)
 	hmap_free(&c.build_memo);
 	hmap_free(&c.node_cons);
 	free(c.f);
-	free(c.words);
+	free(c.ivals);
 	hmap_free(&patterns);
 	free(order);
 	free(new_of);
@@ -696,7 +1017,266 @@ void tree_free(struct tree *t)
 	free(t->dims);
 	free(t->nodes);
 	free(t->slots);
+	free(t->pairs);
 	free(t);
+}
+
+/* ---- two programs: a tree whose leaves are pairs of rules ---- */
+
+static bool same_enum(const struct field *a, const struct field *b)
+{
+	if (a->n_enum != b->n_enum)
+		return false;
+	for (size_t i = 0; i < a->n_enum; i++) {
+		bool found = false;
+		for (size_t k = 0; k < b->n_enum && !found; k++)
+			found = strcmp(a->enum_values[i], b->enum_values[k]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+long tree_fields_differ(const struct program *a, const struct program *b)
+{
+	size_t n = a->n_fields < b->n_fields ? a->n_fields : b->n_fields;
+	for (size_t i = 0; i < n; i++) {
+		const struct field *fa = &a->fields[i], *fb = &b->fields[i];
+		if (strcmp(fa->name, fb->name) != 0 || fa->type != fb->type ||
+		    (fa->type == FT_ENUM && !same_enum(fa, fb)))
+			return (long)i;
+	}
+	return -1;
+}
+
+static bool sends_to_owner(const struct program *p)
+{
+	for (size_t r = 0; r < p->n_rules; r++) {
+		const struct action *a = &p->rules[r].act;
+		if (!a->drop && a->queue_id >= 0 && p->queues[a->queue_id].dist == D_OWNER)
+			return true;
+	}
+	return false;
+}
+
+struct pair_compiler {
+	struct compiler c;
+	struct hmap pair_cons;    /* (rule a, rule b) -> index in t->pairs */
+	size_t cap_pairs;
+};
+
+static uint32_t pair_leaf(struct pair_compiler *pc, uint32_t a, uint32_t b)
+{
+	struct tree *t = pc->c.t;
+	uint32_t key[2] = { a, b }, id;
+	if (hmap_get(&pc->pair_cons, key, sizeof key, &id))
+		return TREE_LEAF | id;
+	if (t->n_pairs >= TREE_MAX_SLOTS) {
+		if (!pc->c.failed)
+			snprintf(pc->c.err, pc->c.errlen, "decision tree too large: more than %u "
+			         "pairs of rules", TREE_MAX_SLOTS);
+		pc->c.failed = true;
+		return TREE_LEAF_NONE;
+	}
+	t->pairs = xgrow(t->pairs, &pc->cap_pairs, t->n_pairs + 1, sizeof *t->pairs);
+	id = (uint32_t)t->n_pairs++;
+	t->pairs[id] = (struct tree_pair){ a, b };
+	hmap_put(&pc->pair_cons, key, sizeof key, id);
+	return TREE_LEAF | id;
+}
+
+/* One side's live rules with dimension i fixed to region r: drop the rules
+ * that became false, stop after the first that became true.  A resolved
+ * side (empty, or first rule true) is copied as it is. */
+static size_t live_subst(struct compiler *c, const struct live *L, size_t n, uint32_t i,
+                         uint32_t r, struct live *next)
+{
+	if (n == 0 || L[0].f == F_TRUE) {
+		memcpy(next, L, (n ? 1 : 0) * sizeof *L);
+		return n ? 1 : 0;
+	}
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		uint32_t g = f_subst(c, L[k].f, i, r);
+		if (g == F_FALSE)
+			continue;
+		next[m++] = (struct live){ L[k].rule, g };
+		if (g == F_TRUE)
+			break;
+	}
+	return m;
+}
+
+/* build() over two lists of live rules: a leaf once both are resolved. */
+static uint32_t build_pair(struct pair_compiler *pc, const struct live *A, size_t na,
+                           const struct live *B, size_t nb)
+{
+	struct compiler *c = &pc->c;
+	bool done_a = na == 0 || A[0].f == F_TRUE;
+	bool done_b = nb == 0 || B[0].f == F_TRUE;
+	if (done_a && done_b)
+		return pair_leaf(pc, na ? A[0].rule : TREE_NO_RULE, nb ? B[0].rule : TREE_NO_RULE);
+	if (c->failed)
+		return TREE_LEAF_NONE;
+	/* the key: |A|, then A, then B (a resolved side is one entry or none) */
+	struct buf key = {0};
+	uint32_t len_a = (uint32_t)na, memo;
+	buf_add(&key, &len_a, sizeof len_a);
+	buf_add(&key, A, na * sizeof *A);
+	buf_add(&key, B, nb * sizeof *B);
+	if (hmap_get(&c->build_memo, key.data, key.len, &memo)) {
+		buf_free(&key);
+		return memo;
+	}
+	uint32_t i = LO_NONE;
+	for (size_t k = 0; k < na; k++)
+		if (c->f[A[k].f].lo < i)
+			i = c->f[A[k].f].lo;
+	for (size_t k = 0; k < nb; k++)
+		if (c->f[B[k].f].lo < i)
+			i = c->f[B[k].f].lo;
+	const struct dim *d = &c->t->dims[i];
+	uint32_t R = d->n_regions;
+	uint32_t *slots = xcalloc(R, sizeof(uint32_t));
+	struct live *next_a = xcalloc(na ? na : 1, sizeof *next_a);
+	struct live *next_b = xcalloc(nb ? nb : 1, sizeof *next_b);
+	bool same = true;
+	for (uint32_t r = 0; r < R; r++) {
+		size_t ma = live_subst(c, A, na, i, r, next_a);
+		size_t mb = live_subst(c, B, nb, i, r, next_b);
+		slots[r] = build_pair(pc, next_a, ma, next_b, mb);
+		if (slots[r] != slots[0])
+			same = false;
+	}
+	uint32_t result = same ? slots[0] : node_cons(c, i, slots, R);
+	free(next_a);
+	free(next_b);
+	free(slots);
+	hmap_put(&c->build_memo, key.data, key.len, result);
+	buf_free(&key);
+	return result;
+}
+
+/* The live list of one program's rules (formulas over t's dimensions). */
+static size_t live_rules(struct compiler *c, const struct program *p, const int *dim_of_text,
+                         const int *dim_of_num, struct hmap *patterns, struct live *L)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < p->n_rules; r++) {
+		uint32_t f = f_cond(c, dim_of_text, dim_of_num, patterns, p->rules[r].cond, false);
+		if (f == F_FALSE)
+			continue;
+		L[n++] = (struct live){ (uint32_t)r, f };
+		if (f == F_TRUE)
+			break;
+	}
+	return n;
+}
+
+struct tree *tree_compile_pair(const struct program *a, const struct program *b,
+                               char *err, size_t errlen)
+{
+	long bad = tree_fields_differ(a, b);
+	if (bad >= 0) {
+		snprintf(err, errlen, "the programs declare different fields: '%s' and '%s'",
+		         a->fields[bad].name, b->fields[bad].name);
+		return NULL;
+	}
+	const struct program *p = a->n_fields >= b->n_fields ? a : b;
+	const struct program *progs[2] = { a, b };
+	struct tree *t = xcalloc(1, sizeof *t);
+	t->prog = p;
+	struct dimset s = {0};
+	s.field_text = xmalloc(p->n_fields * sizeof(int));
+	s.field_num = xmalloc(p->n_fields * sizeof(int));
+	for (size_t i = 0; i < p->n_fields; i++)
+		s.field_text[i] = s.field_num[i] = -1;
+	struct hmap patterns;
+	hmap_init(&patterns);
+	/* b's rules are numbered after a's, so each rule counts once per dim */
+	for (size_t r = 0; r < a->n_rules; r++)
+		dims_collect(&s, p, a->rules[r].cond, r, &patterns);
+	for (size_t r = 0; r < b->n_rules; r++)
+		dims_collect(&s, p, b->rules[r].cond, a->n_rules + r, &patterns);
+	if ((sends_to_owner(a) || sends_to_owner(b)) && s.field_text[F_ACCOUNT_OWNER] < 0)
+		s.field_text[F_ACCOUNT_OWNER] = dim_new(&s, DIM_TEXT, F_ACCOUNT_OWNER,
+		                                        a->n_rules + b->n_rules);
+	bool ok = s.n <= TREE_MAX_DIMS;
+	if (!ok)
+		snprintf(err, errlen, "decision tree too large: %zu distinct tests (at most %u)",
+		         s.n, TREE_MAX_DIMS);
+
+	/* from here on as in tree_compile: finish, order, renumber */
+	for (size_t i = 0; i < s.n; i++)
+		dim_finish(&s.v[i]);
+	size_t *order = dims_order(&s);
+	size_t *new_of = xcalloc(s.n ? s.n : 1, sizeof(size_t));
+	for (size_t i = 0; i < s.n; i++)
+		new_of[order[i]] = i;
+	t->n_dims = s.n;
+	t->dims = xcalloc(s.n ? s.n : 1, sizeof *t->dims);
+	for (size_t i = 0; i < s.n; i++)
+		t->dims[i] = s.v[order[i]];
+	int *dim_of_text = xmalloc(p->n_fields * sizeof(int));
+	int *dim_of_num = xmalloc(p->n_fields * sizeof(int));
+	for (size_t i = 0; i < p->n_fields; i++) {
+		dim_of_text[i] = s.field_text[i] < 0 ? -1 : (int)new_of[s.field_text[i]];
+		dim_of_num[i] = s.field_num[i] < 0 ? -1 : (int)new_of[s.field_num[i]];
+	}
+	for (size_t i = 0; i < s.n; i++) {
+		struct dim *d = &t->dims[i];
+		if (d->kind == DIM_PATTERN)
+			d->text_dim = dim_of_text[d->field_id];
+	}
+	for (size_t i = 0; i <= patterns.mask; i++)
+		if (patterns.slots[i].key)
+			patterns.slots[i].value = (uint32_t)new_of[patterns.slots[i].value];
+
+	struct pair_compiler pc = { .c = { .p = p, .t = t, .err = err, .errlen = errlen } };
+	struct compiler *c = &pc.c;
+	hmap_init(&c->fcons);
+	hmap_init(&c->build_memo);
+	hmap_init(&c->node_cons);
+	hmap_init(&pc.pair_cons);
+	c->f = xgrow(NULL, &c->capf, 2, sizeof *c->f);
+	c->f[0] = (struct fnode){ FK_CONST, 0, 0, LO_NONE, 0, 0 };
+	c->f[1] = (struct fnode){ FK_CONST, 1, 0, LO_NONE, 0, 0 };
+	c->nf = 2;
+	if (ok) {
+		struct live *L[2];
+		size_t n[2];
+		for (int k = 0; k < 2; k++) {
+			L[k] = xcalloc(progs[k]->n_rules ? progs[k]->n_rules : 1, sizeof *L[k]);
+			n[k] = live_rules(c, progs[k], dim_of_text, dim_of_num, &patterns, L[k]);
+		}
+		t->root = build_pair(&pc, L[0], n[0], L[1], n[1]);
+		free(L[0]);
+		free(L[1]);
+		ok = !c->failed;
+	}
+	hmap_free(&c->fcons);
+	hmap_free(&c->build_memo);
+	hmap_free(&c->node_cons);
+	hmap_free(&pc.pair_cons);
+	free(c->f);
+	free(c->ivals);
+	hmap_free(&patterns);
+	free(order);
+	free(new_of);
+	free(dim_of_text);
+	free(dim_of_num);
+	free(s.v);
+	free(s.field_text);
+	free(s.field_num);
+	free(s.count);
+	free(s.first);
+	free(s.last_rule);
+	free(s.cap_consts);
+	if (!ok) {
+		tree_free(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* ---- evaluation ---- */
@@ -746,7 +1326,7 @@ uint32_t tree_eval(const struct tree *t, const struct facts *facts)
 	uint32_t s = t->root;
 	while (!(s & TREE_LEAF)) {
 		const struct tree_node *nd = &t->nodes[s];
-		s = t->slots[nd->first + dim_region(t, &t->dims[nd->dim], facts)];
+		s = tree_child(t, s, dim_region(t, &t->dims[nd->dim], facts));
 	}
 	return s == TREE_LEAF_NONE ? TREE_NO_RULE : s & ~TREE_LEAF;
 }
@@ -839,9 +1419,9 @@ static void walk(struct walk *w, uint32_t s)
 	}
 	const struct tree_node *nd = &w->t->nodes[s];
 	const struct dim *d = &w->t->dims[nd->dim];
-	for (uint32_t r = 0; r < d->n_regions && !w->stop; r++) {
+	for (uint32_t r = 0; r < d->n_regions && !w->stop; r = tree_run_end(w->t, s, r)) {
 		w->path[nd->dim] = r;
-		walk(w, w->t->slots[nd->first + r]);
+		walk(w, tree_child(w->t, s, r));
 	}
 	w->path[nd->dim] = UINT32_MAX;
 }
@@ -855,6 +1435,68 @@ void tree_walk(const struct tree *t, bool all_paths, tree_leaf_fn fn, void *ctx)
 	walk(&w, t->root);
 	free(w.path);
 	free(w.seen);
+}
+
+/* The children of a node with the regions that lead to each, in order of
+ * each child's first region; at most GROUP_SHOWN regions listed per child,
+ * the rest counted. */
+#define GROUP_SHOWN 12
+struct region_group {
+	uint32_t child;
+	uint32_t regions[GROUP_SHOWN];
+	size_t n, more;
+};
+
+static int cmp_pair64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static struct region_group *group_regions(const struct tree *t, uint32_t node, size_t *ng)
+{
+	const struct dim *d = &t->dims[t->nodes[node].dim];
+	uint64_t *pairs = NULL;   /* child << 32 | region, one per run */
+	size_t np = 0, cap = 0;
+	for (uint32_t r = 0; r < d->n_regions; r = tree_run_end(t, node, r)) {
+		pairs = xgrow(pairs, &cap, np + 1, sizeof *pairs);
+		pairs[np++] = (uint64_t)tree_child(t, node, r) << 32 | r;
+	}
+	qsort(pairs, np, sizeof *pairs, cmp_pair64);
+	struct region_group *g = xcalloc(np, sizeof *g);
+	size_t n = 0;
+	for (size_t k = 0; k < np; k++) {
+		uint32_t child = (uint32_t)(pairs[k] >> 32), r = (uint32_t)pairs[k];
+		if (!n || g[n - 1].child != child)
+			g[n++] = (struct region_group){ .child = child };
+		struct region_group *cur = &g[n - 1];
+		uint32_t end = tree_run_end(t, node, r);
+		for (uint32_t q = r; q < end; q++) {
+			if (cur->n < GROUP_SHOWN)
+				cur->regions[cur->n++] = q;
+			else
+				cur->more++;
+		}
+	}
+	free(pairs);
+	/* in order of first region */
+	for (size_t i = 1; i < n; i++) {
+		struct region_group x = g[i];
+		size_t j = i;
+		while (j > 0 && g[j - 1].regions[0] > x.regions[0]) {
+			g[j] = g[j - 1];
+			j--;
+		}
+		g[j] = x;
+	}
+	*ng = n;
+	return g;
+}
+
+static void free_groups(struct region_group *g, size_t n)
+{
+	(void)n;
+	free(g);
 }
 
 static void print_slot(const struct tree *t, FILE *out, uint32_t s, int depth, uint8_t *done)
@@ -875,28 +1517,22 @@ static void print_slot(const struct tree *t, FILE *out, uint32_t s, int depth, u
 	}
 	done[s] = 1;
 	const struct tree_node *nd = &t->nodes[s];
-	const struct dim *d = &t->dims[nd->dim];
 	fprintf(out, "node %u:\n", s);
-	/* group regions that lead to the same child */
-	for (uint32_t r = 0; r < d->n_regions; r++) {
-		uint32_t child = t->slots[nd->first + r];
-		bool first = true;
-		for (uint32_t q = 0; q < r; q++)
-			if (t->slots[nd->first + q] == child)
-				first = false;
-		if (!first)
-			continue;
+	size_t ng;
+	struct region_group *g = group_regions(t, s, &ng);
+	for (size_t k = 0; k < ng; k++) {
 		fprintf(out, "%*s", depth * 2 + 2, "");
-		for (uint32_t q = r; q < d->n_regions; q++) {
-			if (t->slots[nd->first + q] != child)
-				continue;
+		for (size_t q = 0; q < g[k].n; q++) {
 			char desc[300];
-			dim_region_describe(t, nd->dim, q, desc, sizeof desc);
-			fprintf(out, "%s%s", q == r ? "" : " | ", desc);
+			dim_region_describe(t, nd->dim, g[k].regions[q], desc, sizeof desc);
+			fprintf(out, "%s%s", q ? " | " : "", desc);
 		}
+		if (g[k].more)
+			fprintf(out, " | ... %zu more", g[k].more);
 		fprintf(out, ": ");
-		print_slot(t, out, child, depth + 1, done);
+		print_slot(t, out, g[k].child, depth + 1, done);
 	}
+	free_groups(g, ng);
 }
 
 void tree_print_text(const struct tree *t, FILE *out)
@@ -937,15 +1573,10 @@ void tree_print_dot(const struct tree *t, FILE *out)
 		fprintf(out, "  n%zu [shape=box, label=\"", i);
 		dot_escape(out, t->prog->fields[t->dims[nd->dim].field_id].name);
 		fprintf(out, "\"];\n");
-		const struct dim *d = &t->dims[nd->dim];
-		for (uint32_t r = 0; r < d->n_regions; r++) {
-			uint32_t child = t->slots[nd->first + r];
-			bool first = true;
-			for (uint32_t q = 0; q < r; q++)
-				if (t->slots[nd->first + q] == child)
-					first = false;
-			if (!first)
-				continue;
+		size_t ng;
+		struct region_group *g = group_regions(t, (uint32_t)i, &ng);
+		for (size_t k = 0; k < ng; k++) {
+			uint32_t child = g[k].child;
 			fprintf(out, "  n%zu -> ", i);
 			if (child & TREE_LEAF) {
 				dot_leaf_name(out, child);
@@ -957,17 +1588,18 @@ void tree_print_dot(const struct tree *t, FILE *out)
 				fprintf(out, "n%u", child);
 			}
 			fprintf(out, " [label=\"");
-			for (uint32_t q = r, k = 0; q < d->n_regions; q++) {
-				if (t->slots[nd->first + q] != child)
-					continue;
+			for (size_t q = 0; q < g[k].n; q++) {
 				char desc[300];
-				dim_region_describe(t, nd->dim, q, desc, sizeof desc);
-				if (k++)
+				dim_region_describe(t, nd->dim, g[k].regions[q], desc, sizeof desc);
+				if (q)
 					fprintf(out, "\\n");
 				dot_escape(out, desc);
 			}
+			if (g[k].more)
+				fprintf(out, "\\n... %zu more", g[k].more);
 			fprintf(out, "\"];\n");
 		}
+		free_groups(g, ng);
 	}
 	for (size_t r = 0; r < t->prog->n_rules; r++) {
 		if (!used[r])

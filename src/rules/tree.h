@@ -55,15 +55,19 @@ struct dim {
 	uint32_t n_regions;
 };
 
-/* A node: switch on dims[dim], children in slots[first .. first+n_regions).
- * A slot holds a node index, or TREE_LEAF | rule (rule TREE_NO_RULE & ~LEAF
- * for no rule). */
+/* A node switches on dims[dim].  Its children are stored in slots from
+ * `first`, either as one slot per region (n_runs 0), or, when most regions
+ * share children (a threshold among thousands of points, one constant among
+ * thousands), as n_runs pairs (first region of the run, child) in region
+ * order.  Read them with tree_child.  A child is a node index, or
+ * TREE_LEAF | rule, or TREE_LEAF_NONE for no rule. */
 #define TREE_LEAF 0x80000000u
 #define TREE_LEAF_NONE 0xffffffffu
 
 struct tree_node {
 	uint32_t dim;
 	uint32_t first;
+	uint32_t n_runs;
 };
 
 struct tree {
@@ -75,12 +79,80 @@ struct tree {
 	uint32_t *slots;
 	size_t n_slots;
 	uint32_t root;               /* a slot value: node index or leaf */
+	/* tree_compile_pair only: leaves index pairs[] instead of rules */
+	struct tree_pair *pairs;     /* owned; NULL for a one-program tree */
+	size_t n_pairs;
+};
+
+/* A leaf of a tree over two programs: the first rule of each that matches
+ * every lead reaching it (TREE_NO_RULE when none does). */
+struct tree_pair {
+	uint32_t a, b;
 };
 
 /* Compile a checked program.  Returns NULL and fills err when the tree would
  * be larger than the bound (the message says how far it got and why). */
 struct tree *tree_compile(const struct program *p, char *err, size_t errlen);
 void tree_free(struct tree *t);
+
+/* Whether two programs' field tables agree: one must be a prefix of the
+ * other (same names, types and enum values; the built-ins always agree).
+ * Returns -1 when they do, else the index of the first field that differs
+ * (an index both tables have). */
+long tree_fields_differ(const struct program *a, const struct program *b);
+
+/* Compile the rules of two programs with agreeing fields into one tree
+ * over the tests of both.  Its leaves are pairs: tree_eval and tree_walk
+ * give an index into t->pairs, where pairs[i].a is the first rule of a and
+ * pairs[i].b the first rule of b that match every lead reaching the leaf.
+ * t->prog is the program with the longer field table (the field ids of
+ * both agree); both programs must outlive the tree.  When a rule of either
+ * sends leads to an owner queue (D_OWNER), account.owner is a dimension
+ * even if no condition tests it, so the leaves can be split by whether the
+ * lead's account has an owner.  Returns NULL and fills err when the fields
+ * disagree or the tree would be too large.  tree_print_text and
+ * tree_print_dot are for one-program trees only. */
+struct tree *tree_compile_pair(const struct program *a, const struct program *b,
+                               char *err, size_t errlen);
+
+/* The child of node `node` for region r. */
+static inline uint32_t tree_child(const struct tree *t, uint32_t node, uint32_t r)
+{
+	const struct tree_node *nd = &t->nodes[node];
+	if (!nd->n_runs)
+		return t->slots[nd->first + r];
+	const uint32_t *run = t->slots + nd->first;
+	uint32_t lo = 0, hi = nd->n_runs;
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (run[2 * mid] <= r)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return run[2 * lo + 1];
+}
+
+/* The first region after r whose child may differ from r's: r + 1 for a
+ * node with one slot per region, the start of the next run otherwise (or
+ * the region count).  Walkers use it to visit each run once. */
+static inline uint32_t tree_run_end(const struct tree *t, uint32_t node, uint32_t r)
+{
+	const struct tree_node *nd = &t->nodes[node];
+	uint32_t R = t->dims[nd->dim].n_regions;
+	if (!nd->n_runs)
+		return r + 1;
+	const uint32_t *run = t->slots + nd->first;
+	uint32_t lo = 0, hi = nd->n_runs;   /* the first run starting after r */
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (run[2 * mid] <= r)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nd->n_runs ? run[2 * lo] : R;
+}
 
 /* The index of the first matching rule for these facts, or TREE_NO_RULE.
  * facts->n must be the program's field count. */

@@ -40,13 +40,16 @@ static const char *const products[] = { "plg", "core", "edge", "\"Data Suite\"" 
 static const char *const intents[] = { "demo", "contact", "support", "pricing", "partner" };
 static const char *const sources[] = { "ads", "seo", "event", "partner" };
 static const char *const literals[] = { "\".edu\"", "\"gov\"", "\"ads\"", "\"e\"", "\"vent\"" };
-static const int thresholds[] = { 10, 50, 200, 201, 1000, 5000 };
+static const int thresholds[] = { 10, 50, 200, 201, 1000, 5000, 2, 3, 5, 7, 11, 13, 17, 19,
+                                  23, 29, 31, 37, 41, 43, 47, 53, 59, 61 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static void gen_pred(struct buf *b)
 {
-	switch (rnd(14)) {
+	switch (rnd(16)) {
+	case 14: buf_printf(b, "campaign = c%u", rnd(40)); break;   /* wide text dimension */
+	case 15: buf_printf(b, "campaign in (c%u, c%u, c%u)", rnd(40), rnd(40), rnd(40)); break;
 	case 0: buf_printf(b, "country = %s", countries[rnd(N(countries))]); break;
 	case 1: buf_printf(b, "country in (%s, %s)", countries[rnd(N(countries))],
 	                   countries[rnd(N(countries))]); break;
@@ -96,7 +99,7 @@ static void gen_cond(struct buf *b, int depth)
 static char *gen_program(void)
 {
 	struct buf b = {0};
-	buf_adds(&b, "field plan: text\nfield seats: number\n"
+	buf_adds(&b, "field plan: text\nfield seats: number\nfield campaign: text\n"
 	         "queue a = \"a@x.example\"\nqueue b = \"b@x.example\"\n"
 	         "queue c = \"c@x.example\"\n");
 	uint32_t n = 1 + rnd(12);
@@ -158,6 +161,12 @@ static void gen_facts(const struct program *p, struct fact *f)
 	}
 	if (rnd(2))
 		f[F_N_BUILTIN] = (struct fact){ .text = "pro", .present = true };   /* plan */
+	static char campaigns[41][8];
+	if (!campaigns[0][0])
+		for (int i = 0; i < 41; i++)
+			snprintf(campaigns[i], sizeof campaigns[i], "c%d", i);
+	if (rnd(4))
+		f[F_N_BUILTIN + 2] = (struct fact){ .text = campaigns[rnd(41)], .present = true };
 }
 
 static void tree_agrees_with_oracle(void **state)
@@ -200,6 +209,7 @@ static void tree_agrees_with_oracle(void **state)
 					if (f[k].present)
 						fprintf(stderr, "  %s = %s (%g)\n", rs->prog->fields[k].name,
 						        f[k].text, f[k].num);
+				tree_print_text(rs->tree, stderr);
 			}
 			assert_int_equal(a, b);
 			pairs++;
