@@ -341,7 +341,7 @@ static int cmd_route(struct run *r, int argc, char **argv)
 		struct lead l;
 		lead_init(&l);
 		if (!o || jerr != json_tokener_success) {
-			snprintf(err, sizeof err, "not JSON: %s", json_tokener_error_desc(jerr));
+			snprintf(err, sizeof err, "line is not JSON (%s)", json_tokener_error_desc(jerr));
 		} else if (!lead_from_json(&l, o, err, sizeof err)) {
 			/* err filled */
 		} else {

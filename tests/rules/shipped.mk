@@ -3,3 +3,5 @@
 # case; tests/rules/cases/NAME.jsonl adds JSON-lines cases to rules/NAME.routes.
 TESTS += tests/rules/shipped-test.sh
 EXTRA_DIST += tests/rules/shipped-test.sh tests/rules/cases rules
+TESTS += tests/rules/cli-test.sh
+EXTRA_DIST += tests/rules/cli-test.sh
