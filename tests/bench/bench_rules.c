@@ -309,22 +309,31 @@ static void gen_extra(struct rng *g, struct buf *b)
 /* A specific rule, the bulk of a big file: a territory (country, employee
  * band) narrowed by product, intent or campaign, or a product or campaign
  * narrowed by territory.  small: at most two tests (the sides of an `or`). */
+/* Set while refilling a big file: the coarse rules have taken their part
+ * of the value space, so only the finest ones (territory x band x product)
+ * still find leads of their own. */
+static bool refill;
+
 static void gen_specific(struct rng *g, struct buf *b, bool small)
 {
-	uint32_t theme = below(g, 100);
+	uint32_t theme = refill ? below(g, 80) : below(g, 100);
 	if (theme < 60) {                       /* territory */
 		gen_country(g, b);
 		if (!small || chance(g, 0.5)) {
 			buf_adds(b, " and ");
 			gen_employees(g, b);
 		}
-		if (!small && chance(g, 0.6))
+		if (refill) {
+			buf_adds(b, " and ");
+			gen_product(g, b);
+		} else if (!small && chance(g, 0.6)) {
 			gen_extra(g, b);
+		}
 	} else if (theme < 80) {                /* product line */
 		gen_product(g, b);
 		buf_adds(b, " and ");
 		gen_country(g, b);
-		if (!small && chance(g, 0.5)) {
+		if (refill || (!small && chance(g, 0.5))) {
 			buf_adds(b, " and ");
 			gen_employees(g, b);
 		}
@@ -455,7 +464,8 @@ static char *rules_text(uint64_t seed, size_t n, size_t nq, size_t n_top,
  * Like a file routec accepts, it has no unreachable rule (lint makes those
  * errors): candidates are compiled, the rules no leaf selects are dropped
  * and new candidates take their places until n rules are all reachable
- * (dropping a rule never makes another unreachable).  *n_out is the count
+ * (dropping a rule never makes another unreachable).  Refill candidates
+ * are territory x band x product rules (see `refill`).  *n_out is the count
  * reached (n unless the value space ran out), *gen_s the time it took. */
 static char *gen_rules(uint64_t seed, size_t n, const struct lead_env *env, size_t *n_out,
                        double *gen_s)
@@ -475,15 +485,16 @@ static char *gen_rules(uint64_t seed, size_t n, const struct lead_env *env, size
 	for (int round = 0; round < 12 && n_body < target; round++) {
 		size_t add = (target - n_body) * (round ? 2 : 1);
 		body = xgrow(body, &cap, n_body + add, sizeof *body);
+		refill = round > 0;
 		for (size_t k = 0; k < add; k++, order++) {
-			bool broad = chance(&g, 0.1);
+			bool broad = !refill && chance(&g, 0.1);
 			struct buf c = {0};
 			for (int attempt = 0;; attempt++) {
 				buf_reset(&c);
 				n_tests = 0;
 				if (broad) {
 					gen_broad(&g, &c);
-				} else if (chance(&g, 0.08)) {
+				} else if (!refill && chance(&g, 0.08)) {
 					buf_adds(&c, "((");
 					gen_specific(&g, &c, true);
 					int left = n_tests;

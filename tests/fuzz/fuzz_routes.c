@@ -11,6 +11,9 @@
  *   - one lead per `expect` case of the file (the input chooses the lead);
  *   - leads built from the constants the rules test (on, above and below
  *     each number), so the tree's region boundaries are exercised.
+ * A file that loads is also formatted (fmt.h): the output must load, hold
+ * the same program (statements, conditions, values, comments), format to
+ * itself, and diff_rulesets must find no changed region between the two.
  */
 #include "config.h"
 
@@ -29,6 +32,8 @@
 #include "rules/diag.h"
 #include "rules/eval.h"
 #include "rules/explain.h"
+#include "rules/diff.h"
+#include "rules/fmt.h"
 #include "rules/route.h"
 #include "rules/ruleset.h"
 #include "rules/tree.h"
@@ -272,6 +277,161 @@ static void route_all(const struct ruleset *rs)
 		route_cond(&r, p->rules[i].cond, 0);
 }
 
+/* ---- the formatter ------------------------------------------------------ */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool value_eq(const struct value *a, const struct value *b)
+{
+	return a->kind == b->kind && str_eq(a->text, b->text) &&
+	       (a->kind != V_NUMBER || a->num == b->num);
+}
+
+static bool cond_eq(const struct cond *a, const struct cond *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->kind != b->kind || a->negated != b->negated || !str_eq(a->field, b->field) ||
+	    a->n_vals != b->n_vals)
+		return false;
+	if (a->kind == C_CMP && a->op != b->op)
+		return false;
+	if (a->kind != C_AND && a->kind != C_OR && a->kind != C_NOT)
+		for (size_t i = 0; i < a->n_vals; i++)
+			if (!value_eq(&a->vals[i], &b->vals[i]))
+				return false;
+	return cond_eq(a->a, b->a) && cond_eq(a->b, b->b);
+}
+
+static bool action_eq(const struct action *a, const struct action *b)
+{
+	if (a->drop != b->drop || !str_eq(a->queue, b->queue) || a->outcome != b->outcome ||
+	    a->outcome_given != b->outcome_given || !str_eq(a->page, b->page) ||
+	    a->n_tags != b->n_tags)
+		return false;
+	for (size_t i = 0; i < a->n_tags; i++)
+		if (!str_eq(a->tags[i], b->tags[i]))
+			return false;
+	return true;
+}
+
+static bool queue_eq(const struct queue *a, const struct queue *b)
+{
+	if (!str_eq(a->name, b->name) || a->dist != b->dist || a->n_members != b->n_members ||
+	    a->has_hours != b->has_hours || a->cap != b->cap || a->cap_per != b->cap_per ||
+	    !str_eq(a->fallback, b->fallback))
+		return false;
+	for (size_t i = 0; i < a->n_members; i++)
+		if (!str_eq(a->members[i].who, b->members[i].who) ||
+		    a->members[i].weight != b->members[i].weight ||
+		    !str_eq(a->members[i].scheduler, b->members[i].scheduler))
+			return false;
+	return !a->has_hours || (a->hours.days == b->hours.days &&
+	                         a->hours.start_min == b->hours.start_min &&
+	                         a->hours.end_min == b->hours.end_min &&
+	                         str_eq(a->hours.tz, b->hours.tz));
+}
+
+/* Which part of two programs differs, or NULL when they are the same. */
+static const char *program_diff(const struct program *a, const struct program *b)
+{
+	if (a->n_fields != b->n_fields)
+		return "number of fields";
+	for (size_t i = 0; i < a->n_fields; i++) {
+		const struct field *x = &a->fields[i], *y = &b->fields[i];
+		if (!str_eq(x->name, y->name) || x->type != y->type || x->n_enum != y->n_enum)
+			return "a field";
+		for (size_t k = 0; k < x->n_enum; k++)
+			if (!str_eq(x->enum_values[k], y->enum_values[k]))
+				return "an enum value";
+	}
+	if (a->n_queues != b->n_queues)
+		return "number of queues";
+	for (size_t i = 0; i < a->n_queues; i++)
+		if (!queue_eq(&a->queues[i], &b->queues[i]))
+			return "a queue";
+	if (a->n_rules != b->n_rules)
+		return "number of rules";
+	for (size_t i = 0; i < a->n_rules; i++) {
+		if (a->rules[i].otherwise != b->rules[i].otherwise)
+			return "a rule's otherwise";
+		if (!cond_eq(a->rules[i].cond, b->rules[i].cond))
+			return "a rule's condition";
+		if (!action_eq(&a->rules[i].act, &b->rules[i].act))
+			return "a rule's action";
+	}
+	if (a->n_expects != b->n_expects)
+		return "number of expect cases";
+	for (size_t i = 0; i < a->n_expects; i++) {
+		const struct expect *x = &a->expects[i], *y = &b->expects[i];
+		if (x->n_kvs != y->n_kvs || x->drop != y->drop || !str_eq(x->queue, y->queue))
+			return "an expect case";
+		for (size_t k = 0; k < x->n_kvs; k++)
+			if (!str_eq(x->kvs[k].key, y->kvs[k].key) ||
+			    !value_eq(&x->kvs[k].val, &y->kvs[k].val))
+				return "an expect value";
+	}
+	if (!str_eq(a->owner_fallback, b->owner_fallback))
+		return "fallback account_owner";
+	if (a->n_comments != b->n_comments)
+		return "number of comments";
+	return NULL;
+}
+
+static char *format(const struct ruleset *rs, size_t *len)
+{
+	char *out = NULL;
+	FILE *f = open_memstream(&out, len);
+	if (!f)
+		abort();
+	fmt_program(rs->prog, rs->src, f);
+	fclose(f);
+	return out;
+}
+
+static void check_format(const struct ruleset *rs)
+{
+	size_t n1 = 0, n2 = 0;
+	char *t1 = format(rs, &n1);
+	struct diags d;
+	diags_init(&d);
+	struct ruleset *kept = NULL;
+	struct ruleset *rs2 = ruleset_load_mem("fuzz.fmt.routes", t1, n1, &env, false, &d, &kept);
+	if (!rs2) {
+		fprintf(stderr, "formatted text:\n%s\n", t1);
+		diags_print(&d, DIAG_TEXT, stderr, false);   /* kept holds the source */
+	}
+	FUZZ_CHECK(rs2 != NULL, "the formatted file does not load");
+	const char *what = program_diff(rs->prog, rs2->prog);
+	if (what)
+		fprintf(stderr, "formatted text:\n%s\n", t1);
+	FUZZ_CHECK(!what, "the formatted file holds another program: %s differs", what);
+
+	char *t2 = format(rs2, &n2);
+	if (n1 != n2 || memcmp(t1, t2, n1) != 0)
+		fprintf(stderr, "first:\n%s\nsecond:\n%s\n", t1, t2);
+	FUZZ_CHECK(n1 == n2 && memcmp(t1, t2, n1) == 0, "formatting is not idempotent");
+
+	char err[512] = "", *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	if (!f)
+		abort();
+	long changed = diff_rulesets(rs, rs2, &env, DIAG_TEXT, f, err, sizeof err);
+	fclose(f);
+	FUZZ_CHECK(changed == 0, "diff of a file and its formatted self: %ld (%s)\n%s",
+	           changed, err, out);
+	free(out);
+
+	free(t2);
+	ruleset_free(rs2);
+	diags_free(&d);
+	free(t1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct diags d;
@@ -287,6 +447,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(rs->prog && rs->tree && rs->src, "loaded ruleset is incomplete");
 		FUZZ_CHECK(rs->prog->checked, "loaded ruleset not checked");
 		route_all(rs);
+		check_format(rs);
 	}
 	if (size <= MAX_PRINT)
 		print_diags(&d);   /* before the source the diagnostics point into goes */

@@ -46,4 +46,4 @@ endif
 
 EXTRA_DIST += tests/fuzz/README tests/fuzz/replay-test.sh tests/fuzz/run-fuzz.sh \
 	tests/fuzz/routes.dict tests/fuzz/lead.dict tests/fuzz/csv.dict \
-	tests/fuzz/corpus
+	tests/fuzz/corpus tests/fuzz/crashes

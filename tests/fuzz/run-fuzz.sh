@@ -8,7 +8,9 @@
 # Each target runs for SECONDS divided by the number of targets (-max_total_time),
 # with -timeout=10 -rss_limit_mb=2048 and its dictionary, on a COPY of its
 # seed corpus in a temporary directory: nothing is ever written into the
-# source tree.  Extra libFuzzer options can be given in FUZZ_FLAGS.
+# source tree.  Extra libFuzzer options can be given in FUZZ_FLAGS;
+# FUZZ_KEEP=1 keeps the temporary directory (the grown corpora) even when
+# nothing crashed.
 #
 # Exit status 0 when no target crashed; otherwise 1, after printing for each
 # crash the path of the crashing input (the temporary directory is kept) and
@@ -82,6 +84,10 @@ if [ "$failed" -ne 0 ]; then
 	echo "run-fuzz: crashes found; inputs and logs kept in $work"
 	exit 1
 fi
-rm -rf "$work"
+if [ "${FUZZ_KEEP:-0}" = 1 ]; then
+	echo "run-fuzz: corpora and logs kept in $work"
+else
+	rm -rf "$work"
+fi
 echo "run-fuzz: no crash in $per s per target"
 exit 0
