@@ -20,7 +20,7 @@ void route_resolve(const struct program *p, uint32_t rule, const struct facts *f
 	const struct rule *r = &p->rules[rule];
 	out->drop = r->act.drop;
 	out->outcome = r->act.outcome;
-	out->page = r->act.page;
+	out->page = r->act.outcome == OUT_PAGE ? r->act.page : NULL;
 	if (r->act.drop)
 		return;
 	int q = r->act.queue_id;

@@ -483,7 +483,8 @@ static char *gen_rules(uint64_t seed, size_t n, const struct lead_env *env, size
 	struct hmap seen;
 	hmap_init(&seen);
 	for (int round = 0; round < 12 && n_body < target; round++) {
-		size_t add = (target - n_body) * (round ? 2 : 1);
+		/* surplus candidates cost a compile less than another round */
+		size_t add = round ? (target - n_body) * 2 + target / 20 : target;
 		body = xgrow(body, &cap, n_body + add, sizeof *body);
 		refill = round > 0;
 		for (size_t k = 0; k < add; k++, order++) {

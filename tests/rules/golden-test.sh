@@ -305,11 +305,22 @@ else
 fi
 rm -f "$tmp/big.routes"
 
-# --- nesting past the limit (64): too-deep, never a crash
-# deep_case WHAT: $tmp/deep.routes gets [too-deep], exit 1
+# --- nesting past the limit: too-deep, never a crash
+# The limit is AST_MAX_DEPTH (doc/language.md, "Limits").
+max_depth=$(sed -n 's/^#define AST_MAX_DEPTH[	 ]*\([0-9]*\).*/\1/p' \
+	"$top_srcdir/src/rules/ast.h" 2>/dev/null)
+case $max_depth in
+'' | *[!0-9]*)
+	echo "golden-test: cannot read AST_MAX_DEPTH from src/rules/ast.h" >&2
+	exit 99 ;;
+esac
+# deep_case WHAT WANT: $tmp/deep.routes exits WANT (1 with [too-deep], or 0)
 deep_case() {
 	(cd "$tmp" && "$ROUTEC" --check deep.routes) >"$tmp/out" 2>"$tmp/err"
-	check_rc "$1" 1 $?
+	check_rc "$1" "$2" $?
+	if [ "$2" = 0 ]; then
+		return
+	fi
 	if grep -q 'error: .*\[too-deep\]$' "$tmp/err" && sanitizer_free "$tmp/err"; then
 		pass
 	else
@@ -317,26 +328,31 @@ deep_case() {
 		head -c 2000 "$tmp/err"
 	fi
 }
-# 65 'not'
-awk 'BEGIN {
+# n_not N: a rule under N 'not'
+n_not() {
+	awk -v n="$1" 'BEGIN {
+		print "queue inbound = \"sdr@acme.example\""
+		printf "when "
+		for (i = 0; i < n; i++) printf "not "
+		print "country = US -> inbound"
+		print "otherwise -> inbound"
+	}' >"$tmp/deep.routes"
+}
+n_not $((max_depth - 1))
+deep_case "$((max_depth - 1)) nested 'not' (under the limit $max_depth)" 0
+n_not $((max_depth + 1))
+deep_case "$((max_depth + 1)) nested 'not' (over the limit $max_depth)" 1
+# (a and (b or (...))), past the limit
+awk -v n=$((max_depth + 10)) 'BEGIN {
 	print "queue inbound = \"sdr@acme.example\""
 	printf "when "
-	for (i = 0; i < 65; i++) printf "not "
-	print "country = US -> inbound"
-	print "otherwise -> inbound"
-}' >"$tmp/deep.routes"
-deep_case "65 nested 'not'"
-# 100 nested (a and (b or (...)))
-awk 'BEGIN {
-	print "queue inbound = \"sdr@acme.example\""
-	printf "when "
-	for (i = 0; i < 100; i++) printf "(employees > %d %s ", i, (i % 2 ? "or" : "and")
+	for (i = 0; i < n; i++) printf "(employees > %d %s ", i, (i % 2 ? "or" : "and")
 	printf "country = US"
-	for (i = 0; i < 100; i++) printf ")"
+	for (i = 0; i < n; i++) printf ")"
 	print " -> inbound"
 	print "otherwise -> inbound"
 }' >"$tmp/deep.routes"
-deep_case "100 nested and/or"
+deep_case "$((max_depth + 10)) nested and/or" 1
 # 20000 parentheses: deeper than the parser's stack
 awk 'BEGIN {
 	print "queue inbound = \"sdr@acme.example\""
@@ -347,7 +363,7 @@ awk 'BEGIN {
 	print " -> inbound"
 	print "otherwise -> inbound"
 }' >"$tmp/deep.routes"
-deep_case "20000 parentheses"
+deep_case "20000 parentheses" 1
 
 # --- random input: errors, never a crash
 # random_case WHAT: $tmp/random.routes gets exit 1 and at least one error
