@@ -730,7 +730,7 @@ static void routes_yyerror(struct loc *loc, void *scanner, struct parse_ctx *ctx
  * unfinished there. */
 static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner, struct parse_ctx *ctx)
 {
-	enum { MAX_EXPECTED = 8 };
+	enum { MAX_EXPECTED = 24 };
 	yysymbol_kind_t expected[MAX_EXPECTED];
 	int n = yypcontext_expected_tokens(yyctx, expected, MAX_EXPECTED);
 	yysymbol_kind_t got = yypcontext_token(yyctx);
@@ -758,7 +758,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner, struc
 		size_t nc = 0;
 		for (int i = 0; i < n; i++) {
 			const char *t = yysymbol_name(expected[i]);
-			if (t[0] == '\'' && strlen(t) > 2)
+			if (t[0] == '\'' && strlen(t) > 3 && t[1] >= 'a' && t[1] <= 'z')
 				cands[nc++] = t;
 		}
 		char word[AST_MAX_NAME + 3];

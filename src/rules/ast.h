@@ -17,7 +17,7 @@
 #include "rules/source.h"
 
 /* Limits the checker enforces, documented in doc/language.md. */
-#define AST_MAX_DEPTH 256         /* and/or/not operators on one path of a condition */
+#define AST_MAX_DEPTH 1000        /* and/or/not operators on one path of a condition */
 #define AST_MAX_NAME 64           /* bytes in a field or queue name */
 #define AST_MAX_STRING 1024       /* bytes in a string constant */
 
@@ -180,6 +180,7 @@ struct program {
 	int owner_fallback_id;
 	bool checked;            /* check ran without errors */
 	bool conds_ok;           /* every condition resolved (the tree can be built) */
+	bool parse_failed;       /* some statement was lost to a syntax error */
 };
 
 /* Well-known field ids: the built-ins are always declared in this order. */

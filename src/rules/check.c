@@ -570,7 +570,7 @@ bool check_program(struct program *p, const struct source *src, const struct che
 	check_queues(&k);
 	check_rules(&k);
 	check_expects(&k);
-	if (d->n_errors == k.errors_before)
+	if (d->n_errors == k.errors_before && !p->parse_failed)
 		check_unused(&k);
 	p->checked = d->n_errors == k.errors_before;
 	return p->checked;

@@ -610,7 +610,11 @@ static void lint_gaps(const struct program *p, const struct tree *t, const struc
 	struct gap g = { t, env, NULL, false };
 	lwalk(t, false, gap_fn, &g);
 	struct loc at = p->n_rules ? p->rules[p->n_rules - 1].loc : (struct loc){ 1, 1, 1, 2 };
-	if (g.example)
+	if (g.example && strcmp(g.example, "{ }") == 0)
+		diag_add(d, DIAG_ERROR, src, at, "no-match",
+		         "some leads match no rule, for example a lead with none of the fields "
+		         "the rules test ({ }); add 'otherwise -> QUEUE' or a rule for them");
+	else if (g.example)
 		diag_add(d, DIAG_ERROR, src, at, "no-match",
 		         "some leads match no rule, for example %s; add 'otherwise -> QUEUE' "
 		         "or a rule for them", g.example);

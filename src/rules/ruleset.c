@@ -16,13 +16,14 @@ static struct ruleset *finish(struct source *src, const struct lead_env *env, bo
 	size_t errors = d->n_errors;
 	rs->prog = routes_parse(src, d);
 	bool parsed = d->n_errors == errors;
+	rs->prog->parse_failed = !parsed;
 	struct check_env cenv = { env->countries, NULL, env->psl };
 	check_program(rs->prog, src, &cenv, d);
 	if (parsed && rs->prog->conds_ok) {
 		char err[512];
 		rs->tree = tree_compile(rs->prog, err, sizeof err);
 		if (!rs->tree)
-			diag_add(d, DIAG_ERROR, src, (struct loc){ 1, 1, 1, 1 }, "tree-too-large",
+			diag_add(d, DIAG_ERROR, src, (struct loc){0}, "tree-too-large",
 			         "%s", err);
 		else if (lint)
 			lint_program(rs->prog, rs->tree, src, env, d, &rs->lint);
