@@ -196,7 +196,7 @@ struct account_index *accounts_load_csv(const char *path, const psl_ctx_t *psl, 
 			memset(r, 0, sizeof *r);
 			r->domain = reg;
 			r->line = line;
-			if (col_id >= 0 && col_id < nf) { r->id = nonempty(f[col_id]); f[col_id] = NULL; }
+			if (col_id >= 0 && col_id < nf) { r->id = trimmed(f[col_id]); f[col_id] = NULL; }
 			if (col_owner >= 0 && col_owner < nf) { r->owner = trimmed(f[col_owner]); f[col_owner] = NULL; }
 			if (col_life >= 0 && col_life < nf) { r->lifecycle = nonempty(f[col_life]); f[col_life] = NULL; }
 			if (col_tier >= 0 && col_tier < nf) { r->tier = nonempty(f[col_tier]); f[col_tier] = NULL; }

@@ -130,10 +130,7 @@ bool lead_from_words(struct lead *l, int argc, char **argv, char *err, size_t er
 	return true;
 }
 
-static void add_error(struct lead_errors *e, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_error(struct lead_errors *e, const char *field, const char *fmt, ...)
+void lead_errors_add(struct lead_errors *e, const char *field, const char *fmt, ...)
 {
 	for (size_t i = 0; i < e->n; i++)
 		if (strcmp(e->v[i].field, field) == 0)
@@ -265,19 +262,19 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 	out->facts.v = xcalloc(p->n_fields, sizeof(struct fact));
 	size_t errors_before = errs->n;
 	if (l->n > LEAD_MAX_FIELDS)
-		add_error(errs, "lead", "too many fields (%zu; at most %d)", l->n, LEAD_MAX_FIELDS);
+		lead_errors_add(errs, "lead", "too many fields (%zu; at most %d)", l->n, LEAD_MAX_FIELDS);
 
 	for (size_t i = 0; i < l->n; i++) {
 		const char *name = l->kv[i].name, *raw = l->kv[i].value;
 		int id = program_find_field(p, name);
 		if (id < 0 || id == F_EMAIL_PERSONAL) {
 			if (env->strict_names)
-				add_error(errs, name, "unknown field '%s'", name);
+				lead_errors_add(errs, name, "unknown field '%s'", name);
 			continue;
 		}
 		const struct field *f = &p->fields[id];
 		if (strlen(raw) > limit_of(id)) {
-			add_error(errs, name, "too long (at most %zu characters)", limit_of(id));
+			lead_errors_add(errs, name, "too long (at most %zu characters)", limit_of(id));
 			continue;
 		}
 		switch (f->type) {
@@ -286,7 +283,7 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 			if (t[0]) {
 				double v;
 				if (!norm_number(t, &v)) {
-					add_error(errs, name, "'%s' is not a number or a range like 201-500", raw);
+					lead_errors_add(errs, name, "'%s' is not a number or a range like 201-500", raw);
 				} else {
 					out->facts.v[id] = (struct fact){ .num = v, .present = true };
 					out->facts.v[id].text = keep(out, t);
@@ -303,10 +300,10 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 				if (!c) {
 					const struct country *s = country_suggest(env->countries, t);
 					if (s)
-						add_error(errs, name, "unknown country '%s'; did you mean %s?",
+						lead_errors_add(errs, name, "unknown country '%s'; did you mean %s?",
 						          raw, s->name);
 					else
-						add_error(errs, name, "unknown country '%s'", raw);
+						lead_errors_add(errs, name, "unknown country '%s'", raw);
 				} else {
 					set_text(out, id, xstrdup(c->alpha2));
 				}
@@ -323,7 +320,7 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 				struct buf b = {0};
 				for (size_t k = 0; k < f->n_enum; k++)
 					buf_printf(&b, "%s%s", k ? ", " : "", f->enum_values[k]);
-				add_error(errs, name, "'%s' is not one of %s", raw, buf_str(&b));
+				lead_errors_add(errs, name, "'%s' is not one of %s", raw, buf_str(&b));
 				buf_free(&b);
 				free(t);
 			} else {
@@ -342,14 +339,14 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 	struct fact *email = &out->facts.v[F_EMAIL];
 	if (email->present) {
 		if (!email_ok(email->text)) {
-			add_error(errs, "email", "'%s' is not an email address", email->text);
+			lead_errors_add(errs, "email", "'%s' is not an email address", email->text);
 			*email = (struct fact){0};
 		} else {
 			const char *host = strchr(email->text, '@') + 1;
 			out->email_domain = xstrdup(host);
 			char *reg = lead_registrable_domain(env->psl, host);
 			if (!reg) {
-				add_error(errs, "email", "'%s' is not a domain that can receive mail", host);
+				lead_errors_add(errs, "email", "'%s' is not a domain that can receive mail", host);
 			} else {
 				bool personal = freemail_is_personal(env->freemail, host) ||
 				                freemail_is_personal(env->freemail, reg);
@@ -372,7 +369,7 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 	if (dom->present && lead_get(l, "domain")) {
 		char *reg = lead_registrable_domain(env->psl, dom->text);
 		if (!reg)
-			add_error(errs, "domain", "'%s' is not a registrable domain", dom->text);
+			lead_errors_add(errs, "domain", "'%s' is not a registrable domain", dom->text);
 		else
 			set_text(out, F_DOMAIN, reg);
 	} else if (!dom->present && out->facts.v[F_WEBSITE].present) {
@@ -380,7 +377,7 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 		if (reg)
 			set_text(out, F_DOMAIN, reg);
 		else
-			add_error(errs, "website", "'%s' has no registrable domain",
+			lead_errors_add(errs, "website", "'%s' has no registrable domain",
 			          out->facts.v[F_WEBSITE].text);
 	}
 

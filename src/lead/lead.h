@@ -102,6 +102,9 @@ bool lead_from_words(struct lead *l, int argc, char **argv, char *err, size_t er
 bool lead_normalize(const struct program *p, const struct lead *l, const struct lead_env *env,
                     struct lead_facts *out, struct lead_errors *errs);
 void lead_facts_free(struct lead_facts *lf);
+/* Add a message for field unless it already has one (the first stays). */
+void lead_errors_add(struct lead_errors *e, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void lead_errors_free(struct lead_errors *e);
 
 /* Registrable domain of a host or URL ("https://www.acme.co.uk/x" ->

@@ -1,0 +1,43 @@
+/* config - the handler's and the operator command's settings.
+ *
+ * Read from the environment (how lighttpd's bin-environment, Apache's
+ * FcgidInitialEnv and systemd pass settings).  Every setting NAME also
+ * accepts NAME_FILE, naming a file that holds the value (for secrets); the
+ * file must not be readable by group or others.  A value that does not
+ * parse is an error naming the variable, never a silent default.  Secrets
+ * are kept out of every message.  The table of settings is in the README.
+ */
+#ifndef LR_CONFIG_H
+#define LR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct config {
+	char *rules;            /* LEADROUTE_RULES: the .routes file */
+	char *db;               /* LEADROUTE_DB: the SQLite file */
+	char *crm;              /* LEADROUTE_CRM: local (default) */
+	char *www;              /* LEADROUTE_WWW: templates (index.html, form-422.html) */
+	unsigned char *secret;  /* LEADROUTE_SECRET: signs form tokens */
+	size_t secret_len;
+	size_t max_body;        /* LEADROUTE_MAX_BODY: bytes, default 65536 */
+	char *honeypot;         /* LEADROUTE_SPAM_HONEYPOT: field name; "" disables */
+	int64_t min_seconds;    /* LEADROUTE_SPAM_MIN_SECONDS: 0 disables */
+	int64_t rate_limit;     /* LEADROUTE_RATE_LIMIT: per minute per address; 0 disables */
+	enum store_sync sync;   /* LEADROUTE_SYNC: full (default) or normal */
+	char *log_file;         /* LEADROUTE_LOG: where diagnostics go; default stderr */
+};
+
+/* Fill c from the environment.  Returns 0, or -1 with err naming the bad
+ * variable.  Caller frees with config_free. */
+int config_load(struct config *c, char *err, size_t errlen);
+void config_free(struct config *c);
+
+/* One setting with its _FILE variant: a new string (caller frees), NULL
+ * when neither is set, or NULL with err filled when the file is unusable. */
+char *config_get(const char *name, char *err, size_t errlen, bool *failed);
+
+#endif

@@ -1,0 +1,3 @@
+# src/handler: the intake path of leadroute.fcgi, independent of FastCGI.
+libleadroute_a_SOURCES += \
+	src/handler/config.c src/handler/config.h

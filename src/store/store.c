@@ -1,0 +1,480 @@
+/* store - SQLite behind the store interface.
+ *
+ * One connection per process, WAL journal, synchronous FULL (or NORMAL when
+ * configured), a busy timeout so concurrent writers queue, and prepared
+ * statements checked at every step.  Must never report success for a write
+ * SQLite did not accept, and never leave a transaction open on error.
+ */
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "util/xalloc.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct store {
+	sqlite3 *db;
+	bool in_tx;
+	char err[512];
+	/* strings of the last store_account_get */
+	char *acc[5];
+};
+
+static int fail(struct store *s, const char *what)
+{
+	snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+const char *store_error(const struct store *s)
+{
+	return s->err;
+}
+
+static int exec(struct store *s, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(s->err, sizeof s->err, "%s: %s", what, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The schema, by version: each entry takes the database from version i to
+ * i + 1 and runs in one transaction. */
+static const char *const migrations[] = {
+	"CREATE TABLE leads ("
+	"  id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, email TEXT, domain TEXT,"
+	"  fields TEXT NOT NULL, status TEXT NOT NULL, queue TEXT, member TEXT, owner TEXT,"
+	"  outcome TEXT, redirect TEXT, rule_line INTEGER, idem_key TEXT UNIQUE,"
+	"  response TEXT, remote_addr TEXT, crm_status TEXT NOT NULL DEFAULT 'pending');"
+	"CREATE INDEX leads_member_time ON leads(member, created_ms);"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY, lead_id TEXT, type TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+	"  data TEXT);"
+	"CREATE INDEX events_type ON events(type, at_ms);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY, lead_id TEXT NOT NULL, kind TEXT NOT NULL,"
+	"  payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0, due_ms INTEGER NOT NULL, last_error TEXT,"
+	"  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+	"CREATE INDEX outbox_due ON outbox(state, due_ms);"
+	"CREATE TABLE rotation ("
+	"  queue TEXT NOT NULL, member TEXT NOT NULL, current INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (queue, member));"
+	"CREATE TABLE members_away (member TEXT PRIMARY KEY, until_ms INTEGER NOT NULL);"
+	"CREATE TABLE accounts ("
+	"  domain TEXT PRIMARY KEY, account_id TEXT, owner TEXT, lifecycle TEXT, tier TEXT,"
+	"  updated_ms INTEGER NOT NULL);"
+	"CREATE TABLE rate (addr TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+	"CREATE INDEX rate_addr ON rate(addr, at_ms);",
+};
+
+static int migrate(struct store *s)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read the schema version");
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (version < 0)
+		return fail(s, "cannot read the schema version");
+	int n = (int)(sizeof migrations / sizeof migrations[0]);
+	if (version > n) {
+		snprintf(s->err, sizeof s->err, "the database is from a newer leadroute "
+		         "(schema %d, this one knows %d)", version, n);
+		return -1;
+	}
+	for (int v = version; v < n; v++) {
+		if (store_begin(s) != 0)
+			return -1;
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (exec(s, migrations[v], "cannot create the tables") != 0 ||
+		    exec(s, sql, "cannot set the schema version") != 0) {
+			store_rollback(s);
+			return -1;
+		}
+		if (store_commit(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct store *store_open(const char *path, enum store_sync sync, char *err, size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                         SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database '%s': %s", path,
+		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		sqlite3_close(s->db);
+		free(s);
+		return NULL;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	const char *pragmas = sync == STORE_SYNC_FULL
+		? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+		: "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+	if (exec(s, pragmas, "cannot set up the database") != 0 || migrate(s) != 0) {
+		snprintf(err, errlen, "database '%s': %s", path, s->err);
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	store_rollback(s);
+	sqlite3_close(s->db);
+	for (int i = 0; i < 5; i++)
+		free(s->acc[i]);
+	free(s);
+}
+
+int store_begin(struct store *s)
+{
+	if (exec(s, "BEGIN IMMEDIATE", "cannot start a transaction") != 0)
+		return -1;
+	s->in_tx = true;
+	return 0;
+}
+
+int store_commit(struct store *s)
+{
+	if (exec(s, "COMMIT", "cannot commit") != 0) {
+		store_rollback(s);
+		return -1;
+	}
+	s->in_tx = false;
+	return 0;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s->in_tx || !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_tx = false;
+}
+
+/* Prepare sql and bind the arguments described by types: 't' text (NULL
+ * allowed), 'i' int64, 'n' int.  Returns NULL with the error set. */
+static sqlite3_stmt *prep(struct store *s, const char *what, const char *sql,
+                          const char *types, ...)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail(s, what);
+		return NULL;
+	}
+	va_list ap;
+	va_start(ap, types);
+	int rc = SQLITE_OK;
+	for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+		switch (types[i]) {
+		case 't': {
+			const char *v = va_arg(ap, const char *);
+			rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(st, i + 1);
+			break;
+		}
+		case 'i':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			break;
+		default:
+			rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int));
+			break;
+		}
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		fail(s, what);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Run a statement that returns no rows. */
+static int run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, what);
+	return 0;
+}
+
+void store_lead_new_id(char id[37])
+{
+	unsigned char b[16];
+	if (RAND_bytes(b, sizeof b) != 1) {
+		/* the kernel's random source failing is not something to route
+		 * around: stop rather than hand out a guessable id */
+		fprintf(stderr, "leadroute: no random bytes for a lead id\n");
+		abort();
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+	snprintf(id, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+	         b[12], b[13], b[14], b[15]);
+}
+
+int store_lead_insert(struct store *s, const struct store_lead *l)
+{
+	const char *what = "cannot store the lead";
+	sqlite3_stmt *st = prep(s, what,
+		"INSERT INTO leads (id, created_ms, email, domain, fields, status, queue, member,"
+		" owner, outcome, redirect, rule_line, idem_key, response, remote_addr)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		"titttttttttnttt", l->id, l->created_ms, l->email, l->domain, l->fields_json,
+		l->status, l->queue, l->member, l->owner, l->outcome, l->redirect, l->rule_line,
+		l->idem_key, l->response_json, l->remote_addr);
+	return run(s, st, what);
+}
+
+int store_idem_lookup(struct store *s, const char *key, char **response_json)
+{
+	sqlite3_stmt *st = prep(s, "cannot look up the idempotency key",
+	                        "SELECT response FROM leads WHERE idem_key = ?", "t", key);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		const unsigned char *r = sqlite3_column_text(st, 0);
+		*response_json = xstrdup(r ? (const char *)r : "");
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, "cannot look up the idempotency key");
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static char *col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+	return v ? xstrdup((const char *)v) : NULL;
+}
+
+int store_leads_each(struct store *s, int limit, store_lead_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = prep(s, "cannot list leads",
+		"SELECT id, strftime('%Y-%m-%dT%H:%M:%SZ', created_ms / 1000, 'unixepoch'), email,"
+		" queue, member, owner, outcome, status, crm_status, rule_line"
+		" FROM leads ORDER BY created_ms DESC, rowid DESC LIMIT ?", "n", limit);
+	if (!st)
+		return -1;
+	int rc, ret = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && ret == 0) {
+		struct store_lead_row r = { col(st, 0), col(st, 1), col(st, 2), col(st, 3),
+		                            col(st, 4), col(st, 5), col(st, 6), col(st, 7),
+		                            col(st, 8), sqlite3_column_int(st, 9) };
+		ret = fn(ctx, &r);
+		free(r.id); free(r.created); free(r.email); free(r.queue); free(r.member);
+		free(r.owner); free(r.outcome); free(r.status); free(r.crm_status);
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = fail(s, "cannot list leads");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_event(struct store *s, const char *lead_id, const char *type, int64_t at_ms,
+                const char *data_json)
+{
+	const char *what = "cannot store the event";
+	return run(s, prep(s, what, "INSERT INTO events (lead_id, type, at_ms, data) VALUES (?,?,?,?)",
+	                   "titt", lead_id, type, at_ms, data_json), what);
+}
+
+static int64_t count_query(struct store *s, const char *what, sqlite3_stmt *st)
+{
+	if (!st)
+		return -1;
+	int64_t n = -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		fail(s, what);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int64_t store_event_count(struct store *s, const char *type)
+{
+	const char *what = "cannot count events";
+	return count_query(s, what, prep(s, what, "SELECT count(*) FROM events WHERE type = ?",
+	                                 "t", type));
+}
+
+int store_event_counts(struct store *s, store_count_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = prep(s, "cannot count events",
+	                        "SELECT type, count(*) FROM events GROUP BY type ORDER BY type", "");
+	if (!st)
+		return -1;
+	int rc, ret = 0;
+	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = fail(s, "cannot count events");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
+                     const char *payload_json, int64_t due_ms)
+{
+	const char *what = "cannot queue the CRM write";
+	return run(s, prep(s, what,
+		"INSERT INTO outbox (lead_id, kind, payload, due_ms, created_ms, updated_ms)"
+		" VALUES (?,?,?,?,?,?)", "tttiii", lead_id, kind, payload_json, due_ms, due_ms,
+		due_ms), what);
+}
+
+int store_rotation_pick(struct store *s, const char *queue, const struct store_member *m,
+                        size_t n)
+{
+	const char *what = "cannot read the rotation";
+	int64_t *cur = xcalloc(n ? n : 1, sizeof(int64_t));
+	int64_t total = 0;
+	int best = -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = prep(s, what,
+			"SELECT current FROM rotation WHERE queue = ? AND member = ?", "tt", queue,
+			m[i].who);
+		if (!st) {
+			free(cur);
+			return -1;
+		}
+		int rc = sqlite3_step(st);
+		cur[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			free(cur);
+			return fail(s, what);
+		}
+		if (!m[i].eligible) {
+			cur[i] = 0;   /* no credit while unavailable: no burst on return */
+			continue;
+		}
+		cur[i] += m[i].weight;
+		total += m[i].weight;
+		if (best < 0 || cur[i] > cur[best])
+			best = (int)i;
+	}
+	if (best >= 0)
+		cur[best] -= total;
+	for (size_t i = 0; i < n; i++) {
+		const char *w = "cannot save the rotation";
+		if (run(s, prep(s, w, "INSERT INTO rotation (queue, member, current) VALUES (?,?,?)"
+		                " ON CONFLICT (queue, member) DO UPDATE SET current = excluded.current",
+		                "tti", queue, m[i].who, cur[i]), w) != 0) {
+			free(cur);
+			return -1;
+		}
+	}
+	free(cur);
+	return best;
+}
+
+int64_t store_member_count_since(struct store *s, const char *member, int64_t since_ms)
+{
+	const char *what = "cannot count a member's leads";
+	return count_query(s, what, prep(s, what,
+		"SELECT count(*) FROM leads WHERE member = ? AND created_ms >= ?", "ti", member,
+		since_ms));
+}
+
+int store_member_set_away(struct store *s, const char *member, int64_t until_ms)
+{
+	const char *what = "cannot mark the member";
+	if (until_ms == 0)
+		return run(s, prep(s, what, "DELETE FROM members_away WHERE member = ?", "t", member),
+		           what);
+	return run(s, prep(s, what, "INSERT INTO members_away (member, until_ms) VALUES (?,?)"
+	                   " ON CONFLICT (member) DO UPDATE SET until_ms = excluded.until_ms",
+	                   "ti", member, until_ms), what);
+}
+
+int store_member_is_away(struct store *s, const char *member, int64_t now_ms)
+{
+	const char *what = "cannot read members away";
+	int64_t n = count_query(s, what, prep(s, what,
+		"SELECT count(*) FROM members_away WHERE member = ? AND until_ms > ?", "ti", member,
+		now_ms));
+	return n < 0 ? -1 : n > 0;
+}
+
+int store_account_put(struct store *s, const struct store_account *a)
+{
+	const char *what = "cannot store the account";
+	return run(s, prep(s, what,
+		"INSERT INTO accounts (domain, account_id, owner, lifecycle, tier, updated_ms)"
+		" VALUES (?,?,?,?,?,?)"
+		" ON CONFLICT (domain) DO UPDATE SET account_id = excluded.account_id,"
+		" owner = excluded.owner, lifecycle = excluded.lifecycle, tier = excluded.tier,"
+		" updated_ms = excluded.updated_ms",
+		"ttttti", a->domain, a->id, a->owner, a->lifecycle, a->tier, wall_ms()), what);
+}
+
+int store_account_get(struct store *s, const char *domain, struct store_account *out)
+{
+	const char *what = "cannot look up the account";
+	sqlite3_stmt *st = prep(s, what,
+		"SELECT domain, account_id, owner, lifecycle, tier FROM accounts WHERE domain = ?",
+		"t", domain);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < 5; i++) {
+			free(s->acc[i]);
+			s->acc[i] = col(st, i);
+		}
+		*out = (struct store_account){ s->acc[0], s->acc[1], s->acc[2], s->acc[3], s->acc[4] };
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int64_t store_rate_hit(struct store *s, const char *addr, int64_t now_ms, int64_t window_ms)
+{
+	const char *what = "cannot record the submission rate";
+	if (run(s, prep(s, what, "DELETE FROM rate WHERE at_ms < ?", "i", now_ms - window_ms),
+	        what) != 0 ||
+	    run(s, prep(s, what, "INSERT INTO rate (addr, at_ms) VALUES (?,?)", "ti", addr, now_ms),
+	        what) != 0)
+		return -1;
+	return count_query(s, what, prep(s, what,
+		"SELECT count(*) FROM rate WHERE addr = ? AND at_ms >= ?", "ti", addr,
+		now_ms - window_ms));
+}

@@ -1,0 +1,120 @@
+/* store - the durable state of leadroute, behind one interface.
+ *
+ * Leads, their assignments, the CRM outbox, events, rotation state, members
+ * marked away, the account index, idempotency keys and rate-limit marks all
+ * live in one SQLite file (WAL, synchronous=FULL by default).  Callers see
+ * only these functions, so a PostgreSQL backend can follow without touching
+ * them.  Every write that belongs to one lead happens inside one
+ * transaction opened with store_begin (BEGIN IMMEDIATE: the write lock is
+ * taken first, so concurrent handler processes serialize instead of failing
+ * with SQLITE_BUSY) and made durable by store_commit; nothing is
+ * acknowledged to a buyer before store_commit returns 0.
+ *
+ * Errors: every function returns 0 on success and -1 on failure with a
+ * message in the store's error buffer (store_error), naming the operation
+ * and SQLite's own message.  Strings handed out are owned by the caller
+ * unless the comment says "borrowed".  A store is used by one thread.
+ * Never open a store before fork() and use it after: open it in the child.
+ */
+#ifndef LR_STORE_H
+#define LR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_sync { STORE_SYNC_FULL, STORE_SYNC_NORMAL };
+
+/* Open (creating and migrating as needed) the database at path.  Returns
+ * NULL and fills err when it cannot. */
+struct store *store_open(const char *path, enum store_sync sync, char *err, size_t errlen);
+void store_close(struct store *s);
+const char *store_error(const struct store *s);     /* borrowed */
+
+int store_begin(struct store *s);     /* BEGIN IMMEDIATE, waiting up to the busy timeout */
+int store_commit(struct store *s);
+void store_rollback(struct store *s); /* safe to call when no transaction is open */
+
+/* ---- leads ---- */
+
+struct store_lead {
+	char id[37];            /* UUID, made by store_lead_new_id */
+	int64_t created_ms;     /* Unix time in milliseconds */
+	const char *email, *domain;
+	const char *fields_json;   /* the normalized submission as a JSON object */
+	const char *status;     /* "routed", "dropped", "unassigned" */
+	const char *queue, *member, *owner, *outcome, *redirect;
+	int rule_line;          /* 0: none */
+	const char *idem_key;   /* NULL: none */
+	const char *response_json; /* the answer given, replayed for the same key */
+	const char *remote_addr;
+};
+
+void store_lead_new_id(char id[37]);
+int store_lead_insert(struct store *s, const struct store_lead *l);
+/* The stored answer for an idempotency key: 1 and *response_json (caller
+ * frees) when the key is known, 0 when not, -1 on error. */
+int store_idem_lookup(struct store *s, const char *key, char **response_json);
+
+/* One row per lead for `leadroute leads list`. */
+struct store_lead_row {
+	char *id, *created, *email, *queue, *member, *owner, *outcome, *status, *crm_status;
+	int rule_line;
+};
+typedef int (*store_lead_fn)(void *ctx, const struct store_lead_row *row);
+int store_leads_each(struct store *s, int limit, store_lead_fn fn, void *ctx);
+
+/* ---- events ---- */
+
+int store_event(struct store *s, const char *lead_id, const char *type, int64_t at_ms,
+                const char *data_json);
+int64_t store_event_count(struct store *s, const char *type);
+/* Each event type with its count, in type order. */
+typedef int (*store_count_fn)(void *ctx, const char *type, int64_t n);
+int store_event_counts(struct store *s, store_count_fn fn, void *ctx);
+
+/* ---- outbox ---- */
+
+int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
+                     const char *payload_json, int64_t due_ms);
+
+/* ---- rotation and members ---- */
+
+struct store_member {
+	const char *who;
+	int weight;
+	bool eligible;      /* in hours, not away, under its cap */
+};
+
+/* Smooth weighted round robin over the eligible members of queue, with the
+ * state kept in the store (call inside a transaction).  Returns the index of
+ * the chosen member in m, or -1 when none is eligible (or on error: check
+ * store_error).  Members that are not eligible do not accumulate credit, so
+ * a member coming back gets no burst. */
+int store_rotation_pick(struct store *s, const char *queue, const struct store_member *m,
+                        size_t n);
+/* Leads assigned to member since since_ms (for caps). */
+int64_t store_member_count_since(struct store *s, const char *member, int64_t since_ms);
+/* Away until until_ms (0: back). */
+int store_member_set_away(struct store *s, const char *member, int64_t until_ms);
+/* 1 when member is away at now_ms, 0 when not, -1 on error. */
+int store_member_is_away(struct store *s, const char *member, int64_t now_ms);
+
+/* ---- accounts ---- */
+
+struct store_account {
+	const char *domain, *id, *owner, *lifecycle, *tier;
+};
+int store_account_put(struct store *s, const struct store_account *a);
+/* 1 and fills *out (strings valid until the next call on s) when found. */
+int store_account_get(struct store *s, const char *domain, struct store_account *out);
+
+/* ---- rate limit ---- */
+
+/* Record a submission from addr at now_ms and return how many it made in
+ * the last window_ms (this one included). */
+int64_t store_rate_hit(struct store *s, const char *addr, int64_t now_ms, int64_t window_ms);
+
+#endif
