@@ -5,3 +5,7 @@ src_cmd_routec_LDADD = $(LR_LIBS)
 bin_PROGRAMS += src/cmd/leadroute
 src_cmd_leadroute_SOURCES = src/cmd/leadroute.c
 src_cmd_leadroute_LDADD = $(LR_LIBS)
+bin_PROGRAMS += src/cmd/leadroute.fcgi
+src_cmd_leadroute_fcgi_SOURCES = src/cmd/leadroute_fcgi.c
+src_cmd_leadroute_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
+src_cmd_leadroute_fcgi_LDADD = $(LR_LIBS) $(FCGI_LIBS)

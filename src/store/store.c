@@ -309,7 +309,7 @@ int store_event(struct store *s, const char *lead_id, const char *type, int64_t 
 {
 	const char *what = "cannot store the event";
 	return run(s, prep(s, what, "INSERT INTO events (lead_id, type, at_ms, data) VALUES (?,?,?,?)",
-	                   "titt", lead_id, type, at_ms, data_json), what);
+	                   "ttit", lead_id, type, at_ms, data_json), what);
 }
 
 static int64_t count_query(struct store *s, const char *what, sqlite3_stmt *st)

@@ -1,0 +1,797 @@
+/* handler - the intake path: parse, check, defend, normalize, route,
+ * assign, store, answer.
+ *
+ * Must never acknowledge a lead before its transaction commits, never store
+ * half a lead (one transaction or nothing), never redirect anywhere the
+ * rules did not name, and never put request bytes into a header.
+ */
+#include "handler/handler.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "assign/assign.h"
+#include "intake/body.h"
+#include "intake/token.h"
+#include "lead/lead.h"
+#include "rules/route.h"
+#include "util/xalloc.h"
+
+#define TOKEN_MAX_AGE (24 * 3600)
+#define RATE_WINDOW_MS 60000
+
+const char *handler_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static void logf_(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void logf_(struct app *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(a->log, "leadroute: ");
+	vfprintf(a->log, fmt, ap);
+	fprintf(a->log, "\n");
+	fflush(a->log);
+	va_end(ap);
+}
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	struct buf b = {0};
+	char chunk[8192];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_add(&b, chunk, got);
+	bool bad = ferror(fp);
+	fclose(fp);
+	if (bad) {
+		snprintf(err, errlen, "cannot read '%s'", path);
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
+/* Load the rules file; on errors log every diagnostic.  Returns the
+ * ruleset or NULL. */
+static struct ruleset *load_rules(struct app *a, char **problem)
+{
+	struct lead_env env = refdata_env(&a->rd);
+	struct diags d;
+	diags_init(&d);
+	struct ruleset *keep = NULL;
+	struct ruleset *rs = ruleset_load(a->cfg.rules, &env, true, &d, &keep);
+	diags_sort(&d);
+	if (d.n)
+		diags_print(&d, DIAG_TEXT, a->log, false);
+	if (!rs && problem) {
+		free(*problem);
+		*problem = NULL;
+		for (size_t i = 0; i < d.n && !*problem; i++) {
+			if (d.v[i].severity != DIAG_ERROR)
+				continue;
+			struct buf b = {0};
+			buf_printf(&b, "%s:%d:%d: %s [%s]", a->cfg.rules, d.v[i].loc.line,
+			           d.v[i].loc.col, d.v[i].message, d.v[i].code ? d.v[i].code : "");
+			*problem = buf_take(&b);
+		}
+		if (!*problem)
+			*problem = xstrdup("the rules file has errors");
+	}
+	diags_free(&d);
+	ruleset_free(keep);
+	return rs;
+}
+
+static bool rules_mtime(const char *path, struct timespec *ts)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return false;
+	*ts = st.st_mtim;
+	return true;
+}
+
+int app_init(struct app *a, char *err, size_t errlen)
+{
+	memset(a, 0, sizeof *a);
+	a->log = stderr;
+	if (config_load(&a->cfg, err, errlen) != 0)
+		return -1;
+	if (a->cfg.log_file) {
+		a->log = fopen(a->cfg.log_file, "a");
+		if (!a->log) {
+			snprintf(err, errlen, "LEADROUTE_LOG: cannot open '%s': %s", a->cfg.log_file,
+			         strerror(errno));
+			a->log = stderr;
+			goto fail;
+		}
+	}
+	if (refdata_load(&a->rd, err, errlen) != 0)
+		goto fail;
+	rules_mtime(a->cfg.rules, &a->rules_mtime);
+	a->rules = load_rules(a, NULL);
+	if (!a->rules) {
+		snprintf(err, errlen, "LEADROUTE_RULES: '%s' has errors (see the log); "
+		         "check it with routec --check", a->cfg.rules);
+		goto fail;
+	}
+	a->store = store_open(a->cfg.db, a->cfg.sync, err, errlen);
+	if (!a->store)
+		goto fail;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/index.html", a->cfg.www);
+	if (!(a->form_html = read_file(path, err, errlen)))
+		goto fail;
+	snprintf(path, sizeof path, "%s/form-422.html", a->cfg.www);
+	if (!(a->form422_html = read_file(path, err, errlen)))
+		goto fail;
+	return 0;
+fail:
+	app_free(a);
+	return -1;
+}
+
+void app_free(struct app *a)
+{
+	ruleset_free(a->rules);
+	store_close(a->store);
+	refdata_free(&a->rd);
+	free(a->form_html);
+	free(a->form422_html);
+	free(a->rules_problem);
+	if (a->log && a->log != stderr)
+		fclose(a->log);
+	config_free(&a->cfg);
+	memset(a, 0, sizeof *a);
+}
+
+void app_reload_rules(struct app *a)
+{
+	struct timespec ts;
+	if (!rules_mtime(a->cfg.rules, &ts)) {
+		if (!a->rules_refused)
+			logf_(a, "cannot stat rules file '%s': %s; keeping the rules in use",
+			      a->cfg.rules, strerror(errno));
+		a->rules_refused = true;
+		free(a->rules_problem);
+		a->rules_problem = xstrdup("the rules file cannot be read");
+		return;
+	}
+	if (ts.tv_sec == a->rules_mtime.tv_sec && ts.tv_nsec == a->rules_mtime.tv_nsec)
+		return;
+	a->rules_mtime = ts;
+	struct ruleset *rs = load_rules(a, &a->rules_problem);
+	if (!rs) {
+		a->rules_refused = true;
+		logf_(a, "refused the changed rules file '%s'; still serving the last good rules",
+		      a->cfg.rules);
+		return;
+	}
+	ruleset_free(a->rules);
+	a->rules = rs;
+	a->rules_refused = false;
+	free(a->rules_problem);
+	a->rules_problem = NULL;
+	logf_(a, "loaded the changed rules file '%s'", a->cfg.rules);
+}
+
+/* ---- responses ---- */
+
+static void respond_text(struct response *r, int status, const char *text)
+{
+	r->status = status;
+	r->content_type = "text/plain; charset=utf-8";
+	buf_adds(&r->body, text);
+	buf_addc(&r->body, '\n');
+}
+
+static void respond_json(struct response *r, int status, struct json_object *o)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	buf_adds(&r->body, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+	buf_addc(&r->body, '\n');
+}
+
+static void respond_error(struct response *r, bool json, int status, const char *msg)
+{
+	if (json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		respond_json(r, status, o);
+		json_object_put(o);
+	} else {
+		respond_text(r, status, msg);
+	}
+}
+
+/* A Location value: only what the rules named, and never a byte that
+ * could end the header. */
+static bool set_location(struct response *r, const char *url)
+{
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p == 0x7f)
+			return false;
+	if (strlen(url) >= sizeof r->location)
+		return false;
+	snprintf(r->location, sizeof r->location, "%s", url);
+	return true;
+}
+
+/* ---- the form page ---- */
+
+/* Render a template: {{form_token}}, {{idempotency_key}}, {{value:F}},
+ * {{error:F}}, {{selected:F=V}}, {{checked:F=V}}, {{errors_summary}}; every
+ * substituted text is HTML-escaped.  Unknown placeholders render empty. */
+static void render(struct buf *out, const char *tpl, const char *token, const char *idem,
+                   const struct lead *l, const struct lead_errors *errs)
+{
+	const char *p = tpl;
+	for (;;) {
+		const char *open = strstr(p, "{{");
+		if (!open) {
+			buf_adds(out, p);
+			return;
+		}
+		const char *close = strstr(open + 2, "}}");
+		if (!close) {
+			buf_adds(out, p);
+			return;
+		}
+		buf_add(out, p, (size_t)(open - p));
+		char key[160];
+		size_t kl = (size_t)(close - open - 2);
+		if (kl >= sizeof key)
+			kl = sizeof key - 1;
+		memcpy(key, open + 2, kl);
+		key[kl] = '\0';
+		if (strcmp(key, "form_token") == 0) {
+			buf_add_html(out, token ? token : "");
+		} else if (strcmp(key, "idempotency_key") == 0) {
+			buf_add_html(out, idem ? idem : "");
+		} else if (strncmp(key, "value:", 6) == 0) {
+			const char *v = l ? lead_get(l, key + 6) : NULL;
+			buf_add_html(out, v ? v : "");
+		} else if (strncmp(key, "error:", 6) == 0) {
+			for (size_t i = 0; errs && i < errs->n; i++)
+				if (strcmp(errs->v[i].field, key + 6) == 0)
+					buf_add_html(out, errs->v[i].message);
+		} else if (strncmp(key, "selected:", 9) == 0 || strncmp(key, "checked:", 8) == 0) {
+			bool sel = key[0] == 's';
+			char *f = key + (sel ? 9 : 8), *eq = strchr(f, '=');
+			if (eq && l) {
+				*eq = '\0';
+				const char *v = lead_get(l, f);
+				if (v && strcasecmp(v, eq + 1) == 0)
+					buf_adds(out, sel ? "selected" : "checked");
+			}
+		} else if (strcmp(key, "errors_summary") == 0 && errs && errs->n) {
+			buf_printf(out, "Please correct %zu field%s below.", errs->n,
+			           errs->n == 1 ? "" : "s");
+		}
+		p = close + 2;
+	}
+}
+
+static void new_idem_key(char out[37])
+{
+	store_lead_new_id(out);
+}
+
+static void handle_form(struct app *a, const struct request *req, struct response *r)
+{
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		r->allow = "GET, HEAD";
+		respond_text(r, 405, "use GET for the form");
+		return;
+	}
+	char token[TOKEN_MAX] = "", idem[37];
+	if (a->cfg.secret && token_make(a->cfg.secret, a->cfg.secret_len, req->now_ms / 1000,
+	                                token) != 0) {
+		respond_text(r, 503, "cannot make a form token; try again");
+		return;
+	}
+	new_idem_key(idem);
+	r->status = 200;
+	r->content_type = "text/html; charset=utf-8";
+	render(&r->body, a->form_html, token, idem, NULL, NULL);
+}
+
+/* ---- metrics and health ---- */
+
+static int metric_row(void *ctx, const char *type, int64_t n)
+{
+	struct buf *b = ctx;
+	buf_printf(b, "leadroute_events_total{type=\"%s\"} %lld\n", type, (long long)n);
+	return 0;
+}
+
+static void handle_metrics(struct app *a, const struct request *req, struct response *r)
+{
+	if (strcmp(req->method, "GET") != 0) {
+		r->allow = "GET";
+		respond_text(r, 405, "use GET for metrics");
+		return;
+	}
+	r->status = 200;
+	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	buf_adds(&r->body, "# HELP leadroute_events_total Events stored, by type (all processes).\n"
+	         "# TYPE leadroute_events_total counter\n");
+	if (store_event_counts(a->store, metric_row, &r->body) != 0) {
+		buf_reset(&r->body);
+		respond_text(r, 503, "metrics unavailable: the store cannot be read");
+		logf_(a, "metrics: %s", store_error(a->store));
+		return;
+	}
+	buf_printf(&r->body, "# HELP leadroute_rules_refused Whether the last change to the rules "
+	           "file was refused (1) or is in use (0).\n# TYPE leadroute_rules_refused gauge\n"
+	           "leadroute_rules_refused %d\n", a->rules_refused ? 1 : 0);
+	buf_printf(&r->body, "# HELP leadroute_process_requests_total Requests this process "
+	           "handled.\n# TYPE leadroute_process_requests_total counter\n"
+	           "leadroute_process_requests_total %llu\n", (unsigned long long)a->requests);
+}
+
+static void handle_healthz(struct app *a, const struct request *req, struct response *r)
+{
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		r->allow = "GET, HEAD";
+		respond_text(r, 405, "use GET for health");
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string(a->rules_refused ? "degraded" : "ok"));
+	struct json_object *ru = json_object_new_object();
+	json_object_object_add(ru, "file", json_object_new_string(a->cfg.rules));
+	json_object_object_add(ru, "refused", json_object_new_boolean(a->rules_refused));
+	if (a->rules_problem)
+		json_object_object_add(ru, "problem", json_object_new_string(a->rules_problem));
+	json_object_object_add(o, "rules", ru);
+	respond_json(r, 200, o);
+	json_object_put(o);
+}
+
+/* ---- beacons ---- */
+
+static void handle_event(struct app *a, const struct request *req, struct response *r)
+{
+	if (strcmp(req->method, "POST") != 0) {
+		r->allow = "POST";
+		respond_text(r, 405, "use POST for events");
+		return;
+	}
+	if (req->body_too_large) {
+		respond_text(r, 413, "event too large");
+		return;
+	}
+	/* sendBeacon sends text/plain or application/json; accept both */
+	struct json_object *o = NULL;
+	struct json_tokener *tok = json_tokener_new_ex(3);
+	if (req->body_len)
+		o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+	bool ok = o && json_tokener_get_error(tok) == json_tokener_success &&
+	          json_object_is_type(o, json_type_object);
+	json_tokener_free(tok);
+	struct json_object *type = NULL;
+	const char *t = ok && json_object_object_get_ex(o, "type", &type)
+	              ? json_object_get_string(type) : NULL;
+	if (!t || (strcmp(t, "form_view") != 0 && strcmp(t, "form_start") != 0)) {
+		json_object_put(o);
+		respond_text(r, 400, "an event is {\"type\": \"form_view\" | \"form_start\"}");
+		return;
+	}
+	struct json_object *data = json_object_new_object();
+	struct json_object *form = NULL, *page = NULL;
+	if (json_object_object_get_ex(o, "form", &form) && json_object_is_type(form, json_type_string))
+		json_object_object_add(data, "form", json_object_new_string_len(
+			json_object_get_string(form), json_object_get_string_len(form) > 64 ? 64
+			: json_object_get_string_len(form)));
+	if (json_object_object_get_ex(o, "page", &page) && json_object_is_type(page, json_type_string))
+		json_object_object_add(data, "page", json_object_new_string_len(
+			json_object_get_string(page), json_object_get_string_len(page) > 256 ? 256
+			: json_object_get_string_len(page)));
+	int rc = store_begin(a->store);
+	if (rc == 0)
+		rc = store_event(a->store, NULL, t, req->now_ms, json_object_to_json_string(data));
+	if (rc == 0)
+		rc = store_commit(a->store);
+	else
+		store_rollback(a->store);
+	json_object_put(data);
+	json_object_put(o);
+	if (rc != 0) {
+		logf_(a, "event: %s", store_error(a->store));
+		respond_text(r, 503, "cannot record the event now");
+		return;
+	}
+	r->status = 204;
+	r->content_type = "text/plain; charset=utf-8";
+}
+
+/* ---- leads ---- */
+
+static bool wants_json(const struct request *req, enum body_kind kind)
+{
+	return kind == BODY_JSON || (req->accept && strstr(req->accept, "application/json"));
+}
+
+static bool idem_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+	if (n < 8 || n > 128)
+		return false;
+	for (; *k; k++)
+		if (!isalnum((unsigned char)*k) && *k != '-' && *k != '_')
+			return false;
+	return true;
+}
+
+/* Answer from a stored response JSON {lead_id, queue, owner, outcome,
+ * redirect}: 200 JSON for fetch, 303 to redirect for a form post. */
+static void respond_lead(struct response *r, bool json, const char *response_json)
+{
+	struct json_object *o = json_tokener_parse(response_json);
+	struct json_object *red = NULL;
+	const char *url = o && json_object_object_get_ex(o, "redirect", &red)
+	                ? json_object_get_string(red) : "/confirm";
+	if (json) {
+		r->status = 200;
+		r->content_type = "application/json";
+		buf_adds(&r->body, response_json);
+		buf_addc(&r->body, '\n');
+	} else if (set_location(r, url ? url : "/confirm")) {
+		r->status = 303;
+		r->content_type = "text/html; charset=utf-8";
+		buf_adds(&r->body, "<!doctype html><title>Thank you</title><p>Continue to <a href=\"");
+		buf_add_html(&r->body, r->location);
+		buf_adds(&r->body, "\">the next step</a>.</p>\n");
+	} else {
+		respond_text(r, 500, "bad redirect target");
+	}
+	json_object_put(o);
+}
+
+static bool account_find(void *ctx, const char *domain, struct account *out)
+{
+	struct store_account sa;
+	if (store_account_get(ctx, domain, &sa) != 1)
+		return false;
+	*out = (struct account){ (char *)sa.id, (char *)sa.owner, (char *)sa.lifecycle,
+	                         (char *)sa.tier };
+	return true;
+}
+
+static char *lead_fields_json(const struct program *p, const struct lead_facts *lf)
+{
+	struct json_object *o = json_object_new_object();
+	for (size_t i = 0; i < p->n_fields; i++) {
+		const struct fact *f = &lf->facts.v[i];
+		if (!f->present || i == F_EMAIL_PERSONAL)
+			continue;
+		if (p->fields[i].type == FT_NUMBER)
+			json_object_object_add(o, p->fields[i].name, json_object_new_double(f->num));
+		else
+			json_object_object_add(o, p->fields[i].name,
+			                       json_object_new_string(f->raw ? f->raw : f->text));
+	}
+	json_object_object_add(o, "email_personal",
+	                       json_object_new_boolean(lf->facts.v[F_EMAIL_PERSONAL].present));
+	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+static void reshow_form(struct app *a, const struct request *req, struct response *r,
+                        const struct lead *l, const struct lead_errors *errs, bool json)
+{
+	if (json) {
+		struct json_object *o = json_object_new_object(), *e = json_object_new_object();
+		for (size_t i = 0; i < errs->n; i++)
+			json_object_object_add(e, errs->v[i].field,
+			                       json_object_new_string(errs->v[i].message));
+		json_object_object_add(o, "errors", e);
+		respond_json(r, 422, o);
+		json_object_put(o);
+		return;
+	}
+	char token[TOKEN_MAX] = "";
+	if (a->cfg.secret)
+		token_make(a->cfg.secret, a->cfg.secret_len, req->now_ms / 1000 - a->cfg.min_seconds,
+		           token);
+	const char *idem = lead_get(l, "idempotency_key");
+	r->status = 422;
+	r->content_type = "text/html; charset=utf-8";
+	render(&r->body, a->form422_html, token, idem, l, errs);
+}
+
+/* Spam answers like a success and routes nothing. */
+static void answer_spam(struct app *a, const struct request *req, struct response *r, bool json,
+                        const char *reason)
+{
+	struct json_object *data = json_object_new_object();
+	json_object_object_add(data, "reason", json_object_new_string(reason));
+	if (req->remote_addr)
+		json_object_object_add(data, "remote_addr", json_object_new_string(req->remote_addr));
+	int rc = store_begin(a->store);
+	if (rc == 0)
+		rc = store_event(a->store, NULL, "spam_blocked", req->now_ms,
+		                 json_object_to_json_string(data));
+	if (rc == 0)
+		rc = store_commit(a->store);
+	else
+		store_rollback(a->store);
+	json_object_put(data);
+	if (rc != 0)
+		logf_(a, "spam_blocked event not stored: %s", store_error(a->store));
+	char id[37];
+	store_lead_new_id(id);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "lead_id", json_object_new_string(id));
+	json_object_object_add(o, "queue", NULL);
+	json_object_object_add(o, "owner", NULL);
+	json_object_object_add(o, "outcome", json_object_new_string("confirm"));
+	json_object_object_add(o, "redirect", json_object_new_string("/confirm"));
+	respond_lead(r, json, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static const char *spam_check(struct app *a, const struct request *req, const struct lead *l)
+{
+	if (a->cfg.honeypot[0]) {
+		const char *hp = lead_get(l, a->cfg.honeypot);
+		if (hp && hp[0])
+			return "honeypot";
+	}
+	if (a->cfg.min_seconds > 0) {
+		enum token_check tc = token_check(a->cfg.secret, a->cfg.secret_len,
+		                                  lead_get(l, "form_token"), req->now_ms / 1000,
+		                                  a->cfg.min_seconds, TOKEN_MAX_AGE);
+		if (tc != TOKEN_OK)
+			return token_check_name(tc);
+	}
+	return NULL;
+}
+
+static void handle_lead(struct app *a, const struct request *req, struct response *r)
+{
+	if (strcmp(req->method, "POST") != 0) {
+		r->allow = "POST";
+		respond_text(r, 405, "use POST to submit a lead");
+		return;
+	}
+	enum body_kind kind = body_kind_of(req->content_type);
+	bool json = wants_json(req, kind);
+	if (kind == BODY_UNSUPPORTED) {
+		respond_error(r, json, 415, "send application/x-www-form-urlencoded or application/json");
+		return;
+	}
+	if (req->body_too_large) {
+		respond_error(r, json, 413, "the submission is too large");
+		return;
+	}
+	if (req->length_mismatch) {
+		respond_error(r, json, 400, "the body does not match its Content-Length");
+		return;
+	}
+	struct lead l;
+	lead_init(&l);
+	char err[256];
+	enum body_status bs = kind == BODY_FORM
+		? body_parse_form(req->body, req->body_len, &l, err, sizeof err)
+		: body_parse_json(req->body, req->body_len, &l, err, sizeof err);
+	if (bs != BODY_OK) {
+		respond_error(r, json, bs == BODY_TOO_MANY ? 413 : 400, err);
+		lead_free(&l);
+		return;
+	}
+	/* idempotency: the header wins over the hidden field */
+	const char *idem = req->idempotency_key && req->idempotency_key[0]
+	                 ? req->idempotency_key : lead_get(&l, "idempotency_key");
+	if (idem && idem[0] && !idem_key_ok(idem)) {
+		respond_error(r, json, 400, "bad idempotency key: 8 to 128 letters, digits, '-' or '_'");
+		lead_free(&l);
+		return;
+	}
+	if (idem && !idem[0])
+		idem = NULL;
+	if (idem) {
+		char *stored = NULL;
+		int found = store_idem_lookup(a->store, idem, &stored);
+		if (found < 0) {
+			logf_(a, "%s", store_error(a->store));
+			respond_error(r, json, 503, "cannot take leads right now; please try again");
+			lead_free(&l);
+			return;
+		}
+		if (found == 1) {
+			respond_lead(r, json, stored);
+			free(stored);
+			lead_free(&l);
+			return;
+		}
+	}
+	const char *spam = spam_check(a, req, &l);
+	if (!spam && a->cfg.rate_limit > 0 && req->remote_addr) {
+		int64_t n = -1;
+		if (store_begin(a->store) == 0) {
+			n = store_rate_hit(a->store, req->remote_addr, req->now_ms, RATE_WINDOW_MS);
+			if (n < 0 || store_commit(a->store) != 0) {
+				store_rollback(a->store);
+				n = -1;
+			}
+		}
+		if (n < 0) {
+			logf_(a, "rate limit: %s", store_error(a->store));
+			respond_error(r, json, 503, "cannot take leads right now; please try again");
+			lead_free(&l);
+			return;
+		}
+		if (n > a->cfg.rate_limit)
+			spam = "rate";
+	}
+	if (spam) {
+		answer_spam(a, req, r, json, spam);
+		lead_free(&l);
+		return;
+	}
+
+	const struct program *p = a->rules->prog;
+	struct lead_env env = refdata_env(&a->rd);
+	struct account_lookup lookup = { account_find, a->store };
+	env.accounts = &lookup;
+	struct lead_facts lf;
+	struct lead_errors errs = {0};
+	lead_normalize(p, &l, &env, &lf, &errs);
+	if (!lf.facts.v[F_EMAIL].present)   /* required; one message per field */
+		lead_errors_add(&errs, "email", "enter your work email address");
+	if (errs.n) {
+		struct json_object *ev = json_object_new_object(), *fields = json_object_new_array();
+		for (size_t i = 0; i < errs.n; i++)
+			json_object_array_add(fields, json_object_new_string(errs.v[i].field));
+		json_object_object_add(ev, "fields", fields);
+		if (store_begin(a->store) != 0 ||
+		    store_event(a->store, NULL, "validation_failed", req->now_ms,
+		                json_object_to_json_string(ev)) != 0 ||
+		    store_commit(a->store) != 0) {
+			store_rollback(a->store);
+			logf_(a, "validation_failed event not stored: %s", store_error(a->store));
+		}
+		json_object_put(ev);
+		reshow_form(a, req, r, &l, &errs, json);
+		lead_facts_free(&lf);
+		lead_errors_free(&errs);
+		lead_free(&l);
+		return;
+	}
+
+	uint32_t rule = tree_eval(a->rules->tree, &lf.facts);
+	struct route rt;
+	route_resolve(p, rule, &lf.facts, &rt);
+	struct store_lead sl = {0};
+	store_lead_new_id(sl.id);
+	sl.created_ms = req->now_ms;
+	sl.email = lf.facts.v[F_EMAIL].text;
+	sl.domain = lf.facts.v[F_DOMAIN].present ? lf.facts.v[F_DOMAIN].text : NULL;
+	char *fields = lead_fields_json(p, &lf);
+	sl.fields_json = fields;
+	sl.rule_line = rule == TREE_NO_RULE ? 0 : p->rules[rule].loc.line;
+	sl.idem_key = idem;
+	sl.remote_addr = req->remote_addr;
+	static const char *const outs[] = { "confirm", "scheduler", "page" };
+	sl.outcome = outs[rt.outcome];
+
+	int rc = store_begin(a->store);
+	struct assignment as = { .queue_id = rt.queue_id };
+	char aerr[256] = "";
+	if (rc == 0 && !rt.drop && rt.queue_id >= 0)
+		rc = assign_member(p, rt.queue_id, rt.owner, a->store, req->now_ms, &as, aerr,
+		                   sizeof aerr);
+	char redirect[2048];
+	if (rt.outcome == OUT_SCHEDULER && as.scheduler)
+		snprintf(redirect, sizeof redirect, "%s", as.scheduler);
+	else if (rt.outcome == OUT_PAGE && rt.page)
+		snprintf(redirect, sizeof redirect, "/%s", rt.page);
+	else
+		snprintf(redirect, sizeof redirect, "/confirm");
+	sl.redirect = redirect;
+	sl.status = rt.drop ? "dropped" : as.member ? "routed" : "unassigned";
+	sl.queue = rt.drop ? "drop" : as.queue_id >= 0 ? p->queues[as.queue_id].name : NULL;
+	sl.member = as.member;
+	sl.owner = rt.owner;
+	struct json_object *resp = json_object_new_object();
+	json_object_object_add(resp, "lead_id", json_object_new_string(sl.id));
+	json_object_object_add(resp, "queue", sl.queue ? json_object_new_string(sl.queue) : NULL);
+	json_object_object_add(resp, "owner", as.member ? json_object_new_string(as.member) : NULL);
+	json_object_object_add(resp, "outcome", json_object_new_string(sl.outcome));
+	json_object_object_add(resp, "redirect", json_object_new_string(redirect));
+	char *resp_text = xstrdup(json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN |
+	                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(resp);
+	sl.response_json = resp_text;
+
+	if (rc == 0)
+		rc = store_lead_insert(a->store, &sl);
+	if (rc == 0)
+		rc = store_event(a->store, sl.id, "form_submitted", req->now_ms, NULL);
+	if (rc == 0) {
+		struct json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "queue", sl.queue ? json_object_new_string(sl.queue) : NULL);
+		json_object_object_add(ev, "member", as.member ? json_object_new_string(as.member) : NULL);
+		json_object_object_add(ev, "rule_line", json_object_new_int(sl.rule_line));
+		json_object_object_add(ev, "fallbacks", json_object_new_int(as.fallbacks));
+		const char *type = rt.drop ? "lead_dropped" : as.member ? "owner_assigned"
+		                 : "lead_unassigned";
+		rc = store_event(a->store, sl.id, type, req->now_ms, json_object_to_json_string(ev));
+		json_object_put(ev);
+	}
+	if (rc == 0 && !rt.drop)
+		rc = store_outbox_add(a->store, sl.id, "crm", resp_text, req->now_ms);
+	if (rc == 0)
+		rc = store_commit(a->store);
+	else
+		store_rollback(a->store);
+	if (rc != 0) {
+		logf_(a, "lead not stored: %s", aerr[0] ? aerr : store_error(a->store));
+		respond_error(r, json, 503, "we could not save your request; please try again");
+	} else {
+		respond_lead(r, json, resp_text);
+	}
+	free(resp_text);
+	free(fields);
+	lead_facts_free(&lf);
+	lead_errors_free(&errs);
+	lead_free(&l);
+}
+
+void handler_handle(struct app *a, const struct request *req, struct response *resp)
+{
+	memset(resp, 0, sizeof *resp);
+	a->requests++;
+	const char *path = req->path ? req->path : "";
+	const char *last = strrchr(path, '/');
+	last = last ? last + 1 : path;
+	if (strcmp(last, "lead") == 0)
+		handle_lead(a, req, resp);
+	else if (strcmp(last, "event") == 0)
+		handle_event(a, req, resp);
+	else if (strcmp(last, "healthz") == 0)
+		handle_healthz(a, req, resp);
+	else if (strcmp(last, "metrics") == 0)
+		handle_metrics(a, req, resp);
+	else if (!*last || strcmp(last, "form") == 0 || strstr(last, ".fcgi") || strstr(last, ".cgi"))
+		handle_form(a, req, resp);
+	else
+		respond_text(resp, 404, "not found");
+}

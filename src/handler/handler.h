@@ -1,0 +1,82 @@
+/* handler - one HTTP request in, one response out: the intake path.
+ *
+ * Independent of FastCGI: the main (src/cmd/leadroute_fcgi.c) reads the
+ * request through libfcgi or the CGI environment into a struct request,
+ * calls handler_handle, and writes the struct response.  Tests call
+ * handler_handle directly.
+ *
+ * struct app holds what a handler process keeps between requests: its
+ * settings, reference data, the current rule set (swapped when the file
+ * changes and the new one loads clean), and the store.  It is the only
+ * mutable state of the process, in one place.
+ *
+ * Endpoints: GET / (the form, with a fresh signed token), POST /lead,
+ * POST /event (client beacons), GET /healthz, GET /metrics.  The path is
+ * PATH_INFO when set, else SCRIPT_NAME, so /lead and
+ * /cgi-bin/leadroute.fcgi/lead both work.
+ */
+#ifndef LR_HANDLER_H
+#define LR_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "handler/config.h"
+#include "lead/refdata.h"
+#include "rules/ruleset.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+struct app {
+	struct config cfg;
+	struct refdata rd;
+	struct ruleset *rules;      /* the tree being served */
+	struct timespec rules_mtime;
+	bool rules_refused;         /* the file changed and did not load */
+	char *rules_problem;        /* the refusal's first diagnostic, for /healthz */
+	struct store *store;
+	char *form_html;            /* www/index.html */
+	char *form422_html;         /* www/form-422.html */
+	FILE *log;                  /* diagnostics; stderr unless LEADROUTE_LOG */
+	uint64_t requests;
+};
+
+struct request {
+	const char *method;         /* REQUEST_METHOD */
+	const char *path;           /* PATH_INFO or SCRIPT_NAME */
+	const char *content_type;
+	const char *accept;         /* HTTP_ACCEPT */
+	const char *idempotency_key;/* HTTP_IDEMPOTENCY_KEY */
+	const char *remote_addr;
+	const char *body;           /* read in full, at most cfg.max_body bytes */
+	size_t body_len;
+	bool body_too_large;        /* more than cfg.max_body bytes were sent */
+	bool length_mismatch;       /* CONTENT_LENGTH given and not what arrived */
+	int64_t now_ms;
+};
+
+struct response {
+	int status;
+	const char *content_type;   /* static string */
+	char location[2048];        /* empty: none */
+	const char *allow;          /* for 405 */
+	struct buf body;
+};
+
+/* Set up the app from the environment: settings, reference data, rules,
+ * store, templates.  Returns 0, or -1 with err filled. */
+int app_init(struct app *a, char *err, size_t errlen);
+void app_free(struct app *a);
+/* Reload the rules when the file changed since it was loaded; a file with
+ * errors is refused and logged, and the old tree keeps serving. */
+void app_reload_rules(struct app *a);
+
+/* Handle one request.  Always fills resp (caller frees resp->body). */
+void handler_handle(struct app *a, const struct request *req, struct response *resp);
+
+/* The status line text for a code ("See Other"). */
+const char *handler_status_text(int status);
+
+#endif
