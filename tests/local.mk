@@ -23,3 +23,4 @@ include $(srcdir)/tests/rules/golden.mk
 include $(srcdir)/tests/rules/shipped.mk
 include $(srcdir)/tests/fuzz/local.mk
 include $(srcdir)/tests/bench/local.mk
+include $(srcdir)/tests/browser/local.mk

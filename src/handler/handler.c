@@ -251,9 +251,22 @@ static bool set_location(struct response *r, const char *url)
 
 /* ---- the form page ---- */
 
-/* Render a template: {{form_token}}, {{idempotency_key}}, {{value:F}},
- * {{error:F}}, {{selected:F=V}}, {{checked:F=V}}, {{errors_summary}}; every
- * substituted text is HTML-escaped.  Unknown placeholders render empty. */
+/* The fields the form page shows; errors for other names go to
+ * {{error:form}}. */
+static bool on_page(const char *field)
+{
+	static const char *const fields[] = { "first_name", "last_name", "email", "company",
+		"website", "country", "region", "employees", "product", "intent", "message" };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (strcmp(fields[i], field) == 0)
+			return true;
+	return false;
+}
+
+/* Render a template (www/README): {{form_token}}, {{idempotency_key}},
+ * {{value:F}}, {{error:F}}, {{error:form}}, {{invalid:F}},
+ * {{selected:F:V}}, {{checked:F:V}}; every substituted text is
+ * HTML-escaped.  Unknown placeholders render empty. */
 static void render(struct buf *out, const char *tpl, const char *token, const char *idem,
                    const struct lead *l, const struct lead_errors *errs)
 {
@@ -283,13 +296,28 @@ static void render(struct buf *out, const char *tpl, const char *token, const ch
 		} else if (strncmp(key, "value:", 6) == 0) {
 			const char *v = l ? lead_get(l, key + 6) : NULL;
 			buf_add_html(out, v ? v : "");
-		} else if (strncmp(key, "error:", 6) == 0) {
-			for (size_t i = 0; errs && i < errs->n; i++)
-				if (strcmp(errs->v[i].field, key + 6) == 0)
+		} else if (strcmp(key, "error:form") == 0) {
+			for (size_t i = 0; errs && i < errs->n; i++) {
+				if (on_page(errs->v[i].field))
+					continue;
+				buf_add_html(out, errs->v[i].message);
+				buf_addc(out, ' ');
+			}
+		} else if (strncmp(key, "error:", 6) == 0 || strncmp(key, "invalid:", 8) == 0) {
+			bool inv = key[0] == 'i';
+			const char *f = key + (inv ? 8 : 6);
+			for (size_t i = 0; errs && i < errs->n; i++) {
+				if (strcmp(errs->v[i].field, f) != 0)
+					continue;
+				if (inv)
+					buf_adds(out, "aria-invalid=\"true\"");
+				else
 					buf_add_html(out, errs->v[i].message);
+				break;
+			}
 		} else if (strncmp(key, "selected:", 9) == 0 || strncmp(key, "checked:", 8) == 0) {
 			bool sel = key[0] == 's';
-			char *f = key + (sel ? 9 : 8), *eq = strchr(f, '=');
+			char *f = key + (sel ? 9 : 8), *eq = strchr(f, ':');
 			if (eq && l) {
 				*eq = '\0';
 				const char *v = lead_get(l, f);
@@ -773,6 +801,43 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	lead_facts_free(&lf);
 	lead_errors_free(&errs);
 	lead_free(&l);
+}
+
+int handler_deliver_outbox(struct app *a, int64_t now_ms, int max)
+{
+	int done = 0;
+	for (; done < max; done++) {
+		struct store_outbox_row row;
+		int got = store_outbox_next(a->store, now_ms, &row);
+		if (got <= 0) {
+			if (got < 0) {
+				logf_(a, "outbox: %s", store_error(a->store));
+				return -1;
+			}
+			break;
+		}
+		/* local CRM: one transaction writes the record, marks the row and
+		 * counts the event; an upsert keyed on the lead id means a row
+		 * delivered twice (crash between write and mark) stays one record */
+		int rc = store_begin(a->store);
+		if (rc == 0)
+			rc = store_crm_local_put(a->store, row.lead_id, row.payload, now_ms);
+		if (rc == 0)
+			rc = store_outbox_done(a->store, row.id, row.lead_id, now_ms);
+		if (rc == 0)
+			rc = store_event(a->store, row.lead_id, "crm_write_success", now_ms,
+			                 "{\"crm\": \"local\"}");
+		if (rc == 0)
+			rc = store_commit(a->store);
+		else
+			store_rollback(a->store);
+		store_outbox_row_free(&row);
+		if (rc != 0) {
+			logf_(a, "outbox: %s", store_error(a->store));
+			return -1;
+		}
+	}
+	return done;
 }
 
 void handler_handle(struct app *a, const struct request *req, struct response *resp)

@@ -76,6 +76,12 @@ void app_reload_rules(struct app *a);
 /* Handle one request.  Always fills resp (caller frees resp->body). */
 void handler_handle(struct app *a, const struct request *req, struct response *resp);
 
+/* After the answer has gone out (FCGX_Finish_r): deliver the outbox rows
+ * that are due.  LEADROUTE_CRM=local writes them into the store's CRM
+ * table.  A failure leaves the row for the next run; nothing is lost.
+ * Returns the number delivered, or -1 on a store error (logged). */
+int handler_deliver_outbox(struct app *a, int64_t now_ms, int max);
+
 /* The status line text for a code ("See Other"). */
 const char *handler_status_text(int status);
 

@@ -85,6 +85,9 @@ static const char *const migrations[] = {
 	"  updated_ms INTEGER NOT NULL);"
 	"CREATE TABLE rate (addr TEXT NOT NULL, at_ms INTEGER NOT NULL);"
 	"CREATE INDEX rate_addr ON rate(addr, at_ms);",
+	/* 2: the embedded CRM of record */
+	"CREATE TABLE crm_local (lead_id TEXT PRIMARY KEY, record TEXT NOT NULL,"
+	"  written_ms INTEGER NOT NULL);",
 };
 
 static int migrate(struct store *s)
@@ -355,6 +358,53 @@ int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
 		"INSERT INTO outbox (lead_id, kind, payload, due_ms, created_ms, updated_ms)"
 		" VALUES (?,?,?,?,?,?)", "tttiii", lead_id, kind, payload_json, due_ms, due_ms,
 		due_ms), what);
+}
+
+void store_outbox_row_free(struct store_outbox_row *r)
+{
+	free(r->lead_id);
+	free(r->kind);
+	free(r->payload);
+	memset(r, 0, sizeof *r);
+}
+
+int store_outbox_next(struct store *s, int64_t now_ms, struct store_outbox_row *out)
+{
+	const char *what = "cannot read the outbox";
+	sqlite3_stmt *st = prep(s, what,
+		"SELECT id, lead_id, kind, payload, attempts FROM outbox"
+		" WHERE state = 'pending' AND due_ms <= ? ORDER BY due_ms, id LIMIT 1", "i", now_ms);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		*out = (struct store_outbox_row){ sqlite3_column_int64(st, 0), col(st, 1), col(st, 2),
+		                                  col(st, 3), sqlite3_column_int(st, 4) };
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int store_outbox_done(struct store *s, int64_t id, const char *lead_id, int64_t now_ms)
+{
+	const char *what = "cannot mark the CRM write done";
+	if (run(s, prep(s, what, "UPDATE outbox SET state = 'done', attempts = attempts + 1,"
+	                " updated_ms = ? WHERE id = ?", "ii", now_ms, id), what) != 0)
+		return -1;
+	return run(s, prep(s, what, "UPDATE leads SET crm_status = 'written' WHERE id = ?", "t",
+	                   lead_id), what);
+}
+
+int store_crm_local_put(struct store *s, const char *lead_id, const char *payload_json,
+                        int64_t now_ms)
+{
+	const char *what = "cannot write the lead to the local CRM";
+	return run(s, prep(s, what, "INSERT INTO crm_local (lead_id, record, written_ms) VALUES (?,?,?)"
+	                   " ON CONFLICT (lead_id) DO UPDATE SET record = excluded.record",
+	                   "tti", lead_id, payload_json, now_ms), what);
 }
 
 int store_rotation_pick(struct store *s, const char *queue, const struct store_member *m,

@@ -80,6 +80,22 @@ int store_event_counts(struct store *s, store_count_fn fn, void *ctx);
 int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
                      const char *payload_json, int64_t due_ms);
 
+/* One outbox row handed to a deliverer. */
+struct store_outbox_row {
+	int64_t id;
+	char *lead_id, *kind, *payload;   /* owned by the row; store_outbox_row_free */
+	int attempts;
+};
+void store_outbox_row_free(struct store_outbox_row *r);
+/* The oldest pending row due at now_ms: 1 and *out filled, 0 when none. */
+int store_outbox_next(struct store *s, int64_t now_ms, struct store_outbox_row *out);
+/* Mark delivered (and the lead's crm_status 'written'). */
+int store_outbox_done(struct store *s, int64_t id, const char *lead_id, int64_t now_ms);
+/* The embedded CRM of record (LEADROUTE_CRM=local): upsert by lead id, so a
+ * repeated delivery never makes a second record. */
+int store_crm_local_put(struct store *s, const char *lead_id, const char *payload_json,
+                        int64_t now_ms);
+
 /* ---- rotation and members ---- */
 
 struct store_member {

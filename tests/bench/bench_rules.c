@@ -3,13 +3,17 @@
  * For each size N (10, 100, 1000, 10000 by default) this generates a
  * realistic .routes file from a seeded PRNG (territories by country and
  * employee band, intent, product, source/utm_source, `domain owned`,
- * `email personal`, some `or` and `not`, ending with `otherwise`), loads it
- * through ruleset_load_mem (parse + check + compile, lint off) and reports
- * the median load time, the median tree_compile time alone and the tree
- * size.  It then routes the same M generated leads (values the rules use,
- * values they do not, missing fields) with tree_eval and with oracle_eval,
- * checks that both give the same rule on every lead (aborts otherwise) and
- * reports the median nanoseconds per lead of each.
+ * `email personal`, some `or` and `not`, ending with `otherwise`; every
+ * rule reachable, as routec demands), loads it through ruleset_load_mem
+ * (parse + check + compile, lint off) and reports the median load time, the
+ * median tree_compile time alone and the tree's size and shape.  The first
+ * load runs in a child under a time limit, so a size whose tree does not
+ * compile (too large, or too slow) is reported as such.  It then routes M
+ * generated leads (values the rules use, values they do not, missing
+ * fields) with tree_eval and with oracle_eval, checks that both give the
+ * same rule on every lead (aborts otherwise) and reports the median
+ * nanoseconds per lead of each (CLOCK_MONOTONIC; trials of at least
+ * --eval-ms each, a checksum of the answers keeps the calls alive).
  *
  * With --export DIR it also writes, per size, the rule file
  * (rules-N.routes), the same rules as json-rules-engine JSON (rules-N.json,
@@ -20,7 +24,7 @@
  * A benchmark, not a test: `make check` builds it but never runs it; run it
  * through `make bench` (tests/bench/run-bench.sh) on an optimized build
  * without sanitizers.  Needs LEADROUTE_FREEMAIL like every program that
- * loads the reference data.
+ * loads the reference data.  See doc/performance.md.
  */
 #include "config.h"
 
@@ -33,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -815,9 +818,15 @@ static uint64_t run_pass(enum evaluator ev, const struct ruleset *rs, const stru
 	return sum;
 }
 
+/* A time as the wall clock saw it and as this thread's CPU time: on a
+ * shared machine the second leaves out the time other processes had. */
+struct t2 {
+	double wall, cpu;
+};
+
 /* Median ns per lead over trials of at least eval_ms each. */
-static double time_eval(enum evaluator ev, const struct ruleset *rs, const struct facts *F,
-                        size_t m, const struct opts *o)
+static struct t2 time_eval(enum evaluator ev, const struct ruleset *rs, const struct facts *F,
+                           size_t m, const struct opts *o)
 {
 	double t0 = now_ns();
 	sink += run_pass(ev, rs, F, m);      /* warm up, and size the passes */
@@ -825,7 +834,7 @@ static double time_eval(enum evaluator ev, const struct ruleset *rs, const struc
 	size_t passes = (size_t)ceil(o->eval_ms * 1e6 / (one > 1 ? one : 1));
 	if (passes < 1)
 		passes = 1;
-	double *ns = xcalloc(o->eval_trials, sizeof *ns);
+	double *ns = xcalloc(o->eval_trials, sizeof *ns), *cns = xcalloc(o->eval_trials, sizeof *cns);
 	for (size_t t = 0; t < o->eval_trials; t++) {
 		uint64_t sum = 0;
 		double ca = cpu_ns(), a = now_ns();
@@ -836,9 +845,11 @@ static double time_eval(enum evaluator ev, const struct ruleset *rs, const struc
 		cpu_total += cb - ca;
 		wall_total += b - a;
 		ns[t] = (b - a) / ((double)passes * (double)m);
+		cns[t] = (cb - ca) / ((double)passes * (double)m);
 	}
-	double med = median(ns, o->eval_trials);
+	struct t2 med = { median(ns, o->eval_trials), median(cns, o->eval_trials) };
 	free(ns);
+	free(cns);
 	return med;
 }
 
@@ -1015,11 +1026,12 @@ struct result {
 	double gen_s;                   /* generating (and pruning) the file */
 	int status;                     /* 1 compiled, 0 error, -1 timeout */
 	char err[1024];
-	double probe_s, load_ms, compile_ms;
+	double probe_s;
 	struct shape sh;
 	size_t live, hit;               /* rules some leaf selects; rules some lead gets */
 	double avg_tried;               /* rules the oracle tries per lead */
-	double tree_ns, oracle_ns;
+	struct t2 load_t, compile_t;    /* ms */
+	struct t2 tree_t, oracle_t;     /* ns per lead */
 };
 
 int main(int argc, char **argv)
@@ -1087,16 +1099,17 @@ int main(int argc, char **argv)
 		struct program *prog_only = NULL;
 		struct source *src_only = NULL;
 		if (R->status == 1) {
-			double *t = xcalloc(o.compile_runs, sizeof *t);
+			double *t = xcalloc(o.compile_runs, sizeof *t), *ct = xcalloc(o.compile_runs, sizeof *ct);
 			size_t runs = 0;
 			double budget0 = now_ns();
 			for (; runs < o.compile_runs; runs++) {
 				/* at least 3 runs; past 3, stop after 30 s */
 				if (runs >= 3 && now_ns() - budget0 > 30e9)
 					break;
-				double a = now_ns();
+				double ca = cpu_ns(), a = now_ns();
 				struct ruleset *x = load(text, len, &env, err, sizeof err);
 				t[runs] = now_ns() - a;
+				ct[runs] = cpu_ns() - ca;
 				if (!x) {
 					fprintf(stderr, "bench_rules: N=%zu: load failed after probing: %s\n", n, err);
 					return 1;
@@ -1106,20 +1119,22 @@ int main(int argc, char **argv)
 				else
 					rs = x;
 			}
-			R->load_ms = median(t, runs) / 1e6;
+			R->load_t = (struct t2){ median(t, runs) / 1e6, median(ct, runs) / 1e6 };
 			for (size_t k = 0; k < runs; k++) {   /* tree_compile alone */
 				char e2[512];
-				double a = now_ns();
+				double ca = cpu_ns(), a = now_ns();
 				struct tree *tr = tree_compile(rs->prog, e2, sizeof e2);
 				t[k] = now_ns() - a;
+				ct[k] = cpu_ns() - ca;
 				if (!tr) {
 					fprintf(stderr, "bench_rules: tree_compile failed on reload: %s\n", e2);
 					return 1;
 				}
 				tree_free(tr);
 			}
-			R->compile_ms = median(t, runs) / 1e6;
+			R->compile_t = (struct t2){ median(t, runs) / 1e6, median(ct, runs) / 1e6 };
 			free(t);
+			free(ct);
 			R->dims = rs->tree->n_dims;
 			R->nodes = tree_node_count(rs->tree);
 			R->slots = tree_slot_count(rs->tree);
@@ -1177,12 +1192,12 @@ int main(int argc, char **argv)
 		if (rs) {
 			R->sh = tree_shape(rs->tree, F, m);
 			if (!o.skip_tree)
-				R->tree_ns = time_eval(EV_TREE, rs, F, m, &o);
+				R->tree_t = time_eval(EV_TREE, rs, F, m, &o);
 			if (!o.skip_oracle)
-				R->oracle_ns = time_eval(EV_ORACLE, rs, F, m, &o);
+				R->oracle_t = time_eval(EV_ORACLE, rs, F, m, &o);
 		} else if (!o.skip_oracle) {
 			struct ruleset fake = { .prog = prog_only };
-			R->oracle_ns = time_eval(EV_ORACLE, &fake, F, m, &o);
+			R->oracle_t = time_eval(EV_ORACLE, &fake, F, m, &o);
 		}
 		ruleset_free(rs);
 		program_free(prog_only);
@@ -1193,41 +1208,47 @@ int main(int argc, char **argv)
 		fprintf(stderr, "N=%zu: done\n", n);
 	}
 
-	printf("\nload = parse + check + compile (ruleset_load_mem, lint off), median; "
-	       "compile = tree_compile alone, median\n");
-	printf("path = tree nodes visited per lead (mean, max); live = rules some leaf selects; "
-	       "hit = rules some lead got\n");
-	printf("%7s %9s %10s %10s %5s %9s %10s %6s %4s %6s %6s\n", "rules", "bytes", "load ms",
-	       "compile ms", "dims", "nodes", "slots", "path", "max", "live", "hit");
+	printf("\nload = parse + check + compile (ruleset_load_mem, lint off); compile = tree_compile "
+	       "alone;\nmedians; cpu = this thread's CPU time (leaves out what other processes took)\n");
+	printf("path = tree nodes visited per lead (mean, max; text: how many of them switch on a "
+	       "text field);\nlive = rules some leaf selects; hit = rules some lead got; gen s = "
+	       "generating the file\n");
+	printf("%7s %9s %6s %9s %9s %9s %9s %5s %8s %9s %5s %3s %5s %6s %5s\n", "rules", "bytes",
+	       "gen s", "load ms", "cpu", "compile", "cpu", "dims", "nodes", "slots", "path", "max",
+	       "text", "live", "hit");
 	for (size_t si = 0; si < o.n_sizes; si++) {
 		struct result *R = &res[si];
 		if (R->status != 1) {
-			printf("%7zu %9zu  DID NOT COMPILE after %.1f s: %s\n", R->n, R->bytes, R->probe_s,
-			       R->err);
+			printf("%7zu %9zu %6.1f  DID NOT COMPILE after %.1f s: %s\n", R->n_real, R->bytes,
+			       R->gen_s, R->probe_s, R->err);
 			continue;
 		}
-		printf("%7zu %9zu %10.3f %10.3f %5zu %9zu %10zu %6.2f %4zu %6zu %6zu\n", R->n,
-		       R->bytes, R->load_ms, R->compile_ms, R->dims, R->nodes, R->slots,
-		       R->sh.avg_path, R->sh.max_path, R->live, R->hit);
+		printf("%7zu %9zu %6.1f %9.2f %9.2f %9.2f %9.2f %5zu %8zu %9zu %5.2f %3zu %5.2f %6zu %5zu\n",
+		       R->n_real, R->bytes, R->gen_s, R->load_t.wall, R->load_t.cpu, R->compile_t.wall,
+		       R->compile_t.cpu, R->dims, R->nodes, R->slots, R->sh.avg_path, R->sh.max_path,
+		       R->sh.avg_text, R->live, R->hit);
 	}
-	printf("\nns per lead (median), same rules and leads, answers checked equal on all %zu leads\n",
-	       m);
-	printf("%7s %12s %12s %14s %16s\n", "rules", "tree ns", "oracle ns", "oracle/tree",
-	       "oracle tries");
+	printf("\nns per lead (median of %zu trials), same rules and leads, answers checked equal "
+	       "on all %zu leads\n", o.eval_trials, m);
+	printf("%7s %10s %10s %12s %12s %12s %12s %13s\n", "rules", "tree ns", "cpu", "oracle ns",
+	       "cpu", "oracle/tree", "(cpu)", "oracle tries");
 	for (size_t si = 0; si < o.n_sizes; si++) {
 		struct result *R = &res[si];
 		if (R->status != 1)
-			printf("%7zu %12s %12.1f %14s %16.1f\n", R->n, "-", R->oracle_ns, "-",
-			       R->avg_tried);
+			printf("%7zu %10s %10s %12.1f %12.1f %12s %12s %13.1f\n", R->n, "-", "-",
+			       R->oracle_t.wall, R->oracle_t.cpu, "-", "-", R->avg_tried);
 		else
-			printf("%7zu %12.1f %12.1f %13.1fx %16.1f\n", R->n, R->tree_ns, R->oracle_ns,
-			       R->oracle_ns / R->tree_ns, R->avg_tried);
+			printf("%7zu %10.1f %10.1f %12.1f %12.1f %11.1fx %11.1fx %13.1f\n", R->n,
+			       R->tree_t.wall, R->tree_t.cpu, R->oracle_t.wall, R->oracle_t.cpu,
+			       R->oracle_t.wall / R->tree_t.wall, R->oracle_t.cpu / R->tree_t.cpu,
+			       R->avg_tried);
 	}
 	printf("checksum %016" PRIx64 "\n", (uint64_t)sink);
 	if (wall_total > 0) {
 		double share = cpu_total / wall_total;
 		printf("cpu share during eval trials: %.0f%%%s\n", 100 * share,
-		       share < 0.9 ? " - WARNING: the machine was busy, figures are inflated" : "");
+		       share < 0.9 ? " - WARNING: the machine was busy; wall-clock figures are "
+		                     "inflated, trust the cpu columns more" : "");
 	}
 
 	if (o.export_dir) {
@@ -1239,13 +1260,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		fprintf(f, "rules\tstatus\tload_ms\tcompile_ms\tdims\tnodes\tslots\tavg_path\t"
-		        "tree_ns\toracle_ns\tlive\thit\toracle_tries\n");
+		        "tree_ns\toracle_ns\tlive\thit\toracle_tries\tload_cpu_ms\tcompile_cpu_ms\t"
+		        "tree_cpu_ns\toracle_cpu_ns\n");
 		for (size_t si = 0; si < o.n_sizes; si++) {
 			struct result *R = &res[si];
-			fprintf(f, "%zu\t%s\t%.3f\t%.3f\t%zu\t%zu\t%zu\t%.2f\t%.1f\t%.1f\t%zu\t%zu\t%.1f\n",
+			fprintf(f, "%zu\t%s\t%.3f\t%.3f\t%zu\t%zu\t%zu\t%.2f\t%.1f\t%.1f\t%zu\t%zu\t%.1f\t"
+			        "%.3f\t%.3f\t%.1f\t%.1f\n",
 			        R->n, R->status == 1 ? "ok" : R->status == 0 ? "error" : "timeout",
-			        R->load_ms, R->compile_ms, R->dims, R->nodes, R->slots, R->sh.avg_path,
-			        R->tree_ns, R->oracle_ns, R->live, R->hit, R->avg_tried);
+			        R->load_t.wall, R->compile_t.wall, R->dims, R->nodes, R->slots,
+			        R->sh.avg_path, R->tree_t.wall, R->oracle_t.wall, R->live, R->hit,
+			        R->avg_tried, R->load_t.cpu, R->compile_t.cpu, R->tree_t.cpu,
+			        R->oracle_t.cpu);
 		}
 		fclose(f);
 	}

@@ -76,32 +76,43 @@ if [ "$skip_jre" != 1 ]; then
 	(cd "$here" && node jre_bench.js "$out" --budget-ms "${BENCH_JRE_BUDGET_MS:-4000}")
 	echo
 else
-	printf 'rules\tleads_run\tjre_ns\n' >"$out/jre-results.tsv"
+	printf 'rules\tleads_run\tjre_ns\tjre_cpu_ns\n' >"$out/jre-results.tsv"
 fi
 
 # Side by side, as ratios against the tree (the baselines ran alongside,
-# on the same rules and leads).
+# on the same rules and leads): once by the wall clock, once by CPU time
+# (which leaves out the time other processes had on a shared machine).
 awk -F '\t' '
-FNR == 1 { next }
-FILENAME ~ /jre-results/ { jre[$1] = $3; jrel[$1] = $2; next }
-{ n[++k] = $1; st[$1] = $2; load[$1] = $3; comp[$1] = $4; nodes[$1] = $6
-  slots[$1] = $7; tree[$1] = $9; orc[$1] = $10 }
-function fmt(x) { return x == "" ? "-" : sprintf("%.0f", x) }
-function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.1fx", a / b) }
-END {
-	print "summary: ns per lead, and each baseline as a multiple of the tree"
+FNR == 1 { for (i = 1; i <= NF; i++) col[FILENAME, $i] = i; next }
+FILENAME ~ /jre-results/ { jre[$1] = $col[FILENAME, "jre_ns"]; jrec[$1] = $col[FILENAME, "jre_cpu_ns"]; next }
+{
+	f = FILENAME; r = $1; n[++k] = r; st[r] = $col[f, "status"]
+	load[r] = $col[f, "load_ms"]; loadc[r] = $col[f, "load_cpu_ms"]; slots[r] = $col[f, "slots"]
+	tree[r] = $col[f, "tree_ns"]; treec[r] = $col[f, "tree_cpu_ns"]
+	orc[r] = $col[f, "oracle_ns"]; orcc[r] = $col[f, "oracle_cpu_ns"]
+}
+function fmt(x) { return (x == "" || x == 0) ? "-" : sprintf("%.0f", x) }
+function ratio(a, b) { return (a == "" || b == "" || a == 0 || b == 0) ? "-" : sprintf("%.1fx", a / b) }
+function table(title, t, o, j, l) {
+	print title
 	printf "%7s %10s %12s %14s %12s %12s %10s %10s\n", "rules", "tree ns", "oracle ns",
 	       "jre ns", "oracle/tree", "jre/tree", "load ms", "slots"
 	for (i = 1; i <= k; i++) {
 		r = n[i]
 		if (st[r] != "ok") {
 			printf "%7s %10s %12s %14s %12s %12s %10s %10s  (tree: %s; jre/oracle %s)\n", r, "-",
-			       fmt(orc[r]), fmt(jre[r]), "-", "-", "-", "-", st[r], ratio(jre[r], orc[r])
+			       fmt(o[r]), fmt(j[r]), "-", "-", "-", "-", st[r], ratio(j[r], o[r])
 			continue
 		}
-		printf "%7s %10.1f %12s %14s %12s %12s %10.1f %10s\n", r, tree[r], fmt(orc[r]),
-		       fmt(jre[r]), ratio(orc[r], tree[r]), ratio(jre[r], tree[r]), load[r], slots[r]
+		printf "%7s %10.1f %12s %14s %12s %12s %10.1f %10s\n", r, t[r], fmt(o[r]), fmt(j[r]),
+		       ratio(o[r], t[r]), ratio(j[r], t[r]), l[r], slots[r]
 	}
+}
+END {
+	table("summary by the wall clock: ns per lead, each baseline as a multiple of the tree",
+	      tree, orc, jre, load)
+	print ""
+	table("summary by CPU time (the same runs)", treec, orcc, jrec, loadc)
 }' "$out/c-results.tsv" "$out/jre-results.tsv" </dev/null
 if [ -n "${BENCH_OUT:-}" ]; then
 	echo

@@ -226,6 +226,16 @@ static void route_cond(struct router *r, const struct cond *c, int depth)
 	if (!c->field || c->field_id < 0)
 		return;
 	const char *name = r->rs->prog->fields[c->field_id].name;
+	if (c->n_vals == 0) {   /* is present / is missing / owned: present and not */
+		static const char *const some[] = { "1", "x" };
+		for (size_t k = 0; k < 2; k++) {
+			struct lead l;
+			lead_from_kvs(&l, &fixed_leads[2 + k]);
+			lead_set(&l, name, some[k]);
+			route_lead(r, &l);
+			lead_free(&l);
+		}
+	}
 	for (size_t i = 0; i < c->n_vals && i < 4; i++) {
 		const struct value *v = &c->vals[i];
 		char buf[3][64];

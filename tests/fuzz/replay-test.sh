@@ -12,7 +12,7 @@ set -u
 export LEADROUTE_FREEMAIL
 
 status=0
-for t in routes lead csv; do
+for t in routes lead csv body; do
 	bin=$top_builddir/tests/fuzz/replay_$t
 	corpus=$top_srcdir/tests/fuzz/corpus/$t
 	if [ ! -x "$bin" ]; then

@@ -148,31 +148,32 @@ static void test_tampered_issued(void **state)
 
 static void test_tampered_mac(void **state)
 {
+	/* "v1.1700000000." then 16 nonce digits, '.', 64 MAC digits */
+	enum { NONCE_AT = 14, MAC_AT = 31, LEN = 95 };
 	char tok[TOKEN_MAX], forged[TOKEN_MAX];
-	size_t len;
 	(void)state;
 
 	make(tok, T0);
-	len = strlen(tok);
-	for (size_t pos = len - 64; pos < len; pos += 9) {
+	assert_int_equal(strlen(tok), LEN);
+	for (size_t pos = MAC_AT; pos < LEN; pos += 9) {
 		memcpy(forged, tok, TOKEN_MAX);
 		forged[pos] = forged[pos] == '0' ? '1' : '0';
 		assert_int_equal(check_at(forged, T0 + 10), TOKEN_BAD);
 	}
 	/* the nonce is covered too */
 	memcpy(forged, tok, TOKEN_MAX);
-	forged[len - 66] = forged[len - 66] == 'a' ? 'b' : 'a';
+	forged[NONCE_AT + 15] = forged[NONCE_AT + 15] == 'a' ? 'b' : 'a';
 	assert_int_equal(check_at(forged, T0 + 10), TOKEN_BAD);
 	/* the right MAC in upper case is not the form token_make writes */
 	memcpy(forged, tok, TOKEN_MAX);
-	for (size_t i = len - 64; i < len; i++)
+	for (size_t i = MAC_AT; i < LEN; i++)
 		if (forged[i] >= 'a' && forged[i] <= 'f')
 			forged[i] = (char)(forged[i] - 'a' + 'A');
 	if (strcmp(forged, tok) != 0)
 		assert_int_equal(check_at(forged, T0 + 10), TOKEN_BAD);
 	/* an all-zero MAC */
 	memcpy(forged, tok, TOKEN_MAX);
-	memset(forged + len - 64, '0', 64);
+	memset(forged + MAC_AT, '0', 64);
 	assert_int_equal(check_at(forged, T0 + 10), TOKEN_BAD);
 }
 
