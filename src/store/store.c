@@ -90,24 +90,34 @@ static const char *const migrations[] = {
 	"  written_ms INTEGER NOT NULL);",
 };
 
+/* Bring the schema up to date.  The version is read inside a write
+ * transaction, so processes opening a new file at the same moment migrate
+ * it once, one after the other. */
 static int migrate(struct store *s)
 {
+	if (store_begin(s) != 0)
+		return -1;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "cannot read the schema version");
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "cannot read the schema version");
+		store_rollback(s);
+		return -1;
+	}
 	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
 	sqlite3_finalize(st);
-	if (version < 0)
-		return fail(s, "cannot read the schema version");
 	int n = (int)(sizeof migrations / sizeof migrations[0]);
+	if (version < 0) {
+		fail(s, "cannot read the schema version");
+		store_rollback(s);
+		return -1;
+	}
 	if (version > n) {
 		snprintf(s->err, sizeof s->err, "the database is from a newer leadroute "
 		         "(schema %d, this one knows %d)", version, n);
+		store_rollback(s);
 		return -1;
 	}
 	for (int v = version; v < n; v++) {
-		if (store_begin(s) != 0)
-			return -1;
 		char sql[64];
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
 		if (exec(s, migrations[v], "cannot create the tables") != 0 ||
@@ -115,10 +125,8 @@ static int migrate(struct store *s)
 			store_rollback(s);
 			return -1;
 		}
-		if (store_commit(s) != 0)
-			return -1;
 	}
-	return 0;
+	return store_commit(s);
 }
 
 struct store *store_open(const char *path, enum store_sync sync, char *err, size_t errlen)
