@@ -327,8 +327,9 @@ struct json_keys {
 /* Scans the raw JSON before json-c sees it, without allocating: counts the
  * top-level keys (too many is BODY_TOO_MANY; the count also reveals keys
  * json-c merged), refuses NUL bytes, \u0000 in a key (json-c would cut the
- * key there), single-quoted strings (json-c takes them even when strict)
- * and any object or array below the top one, naming its field.  Stops where
+ * key there), single-quoted strings (json-c takes them even when strict),
+ * any object or array below the top one, naming its field, and strings too
+ * long to be a name or a value whatever their escapes.  Stops where
  * the top-level object ends; anything malformed it lets through is left to
  * json-c. */
 static enum body_status json_scan(const char *s, size_t len, struct json_keys *keys,
@@ -384,8 +385,21 @@ static enum body_status json_scan(const char *s, size_t len, struct json_keys *k
 			size_t j = i + 1;
 			while (j < len && json_ws(s[j]))
 				j++;
-			if (depth != 1 || j == len || s[j] != ':')
-				break;   /* a value */
+			/* decoding shrinks a string at most 6 to 1 (\u0041 is A), so
+			 * what is longer than that is refused before json-c copies it */
+			if (depth != 1 || j == len || s[j] != ':') {
+				if (i - start <= 6 * (size_t)BODY_MAX_VALUE)
+					break;   /* a value */
+				if (keys->n == 0)
+					return fail(BODY_BAD, err, errlen, "string longer than %d bytes",
+					            BODY_MAX_VALUE);
+				return fail(BODY_BAD, err, errlen, "field '%s': value longer than %d bytes",
+				            echo(e, s + keys->key[keys->n - 1].off,
+				                 keys->key[keys->n - 1].len), BODY_MAX_VALUE);
+			}
+			if (i - start > 6 * (size_t)BODY_MAX_NAME)
+				return fail(BODY_BAD, err, errlen, "field name longer than %d bytes: '%s'",
+				            BODY_MAX_NAME, echo(e, s + start, i - start));
 			if (keys->n == LEAD_MAX_FIELDS)
 				return fail(BODY_TOO_MANY, err, errlen, "more than %d fields",
 				            LEAD_MAX_FIELDS);

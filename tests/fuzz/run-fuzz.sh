@@ -4,7 +4,8 @@
 #   tests/fuzz/run-fuzz.sh BUILDDIR SECONDS [TARGET...]
 #
 # BUILDDIR was configured with CC=clang --enable-fuzzing --enable-sanitizers
-# and built (`make`); TARGETs are among routes, lead and csv (default: all).
+# and built (`make`); a TARGET T is a seed corpus tests/fuzz/corpus/T/ with
+# its binary BUILDDIR/tests/fuzz/fuzz_T (default: every corpus directory).
 # Each target runs for SECONDS divided by the number of targets (-max_total_time),
 # with -timeout=10 -rss_limit_mb=2048 and its dictionary, on a COPY of its
 # seed corpus in a temporary directory: nothing is ever written into the
@@ -18,7 +19,7 @@
 set -u
 
 usage() {
-	echo "usage: $0 BUILDDIR SECONDS [routes|lead|csv...]" >&2
+	echo "usage: $0 BUILDDIR SECONDS [TARGET...]" >&2
 	exit 2
 }
 [ $# -ge 2 ] || usage
@@ -26,9 +27,9 @@ builddir=$1
 seconds=$2
 shift 2
 case $seconds in ''|*[!0-9]*) usage ;; esac
-targets=${*:-routes lead csv}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd) || exit 2
+targets=${*:-$(cd "$srcdir/tests/fuzz/corpus" && ls)}
 : "${LEADROUTE_FREEMAIL:=$srcdir/data/freemail.txt}"
 export LEADROUTE_FREEMAIL
 
@@ -37,7 +38,10 @@ per=$((seconds / ntargets))
 [ "$per" -ge 1 ] || per=1
 
 for t in $targets; do
-	case $t in routes|lead|csv) ;; *) echo "$0: unknown target '$t'" >&2; usage ;; esac
+	if [ ! -d "$srcdir/tests/fuzz/corpus/$t" ]; then
+		echo "$0: unknown target '$t' (no tests/fuzz/corpus/$t)" >&2
+		usage
+	fi
 	if [ ! -x "$builddir/tests/fuzz/fuzz_$t" ]; then
 		echo "$0: $builddir/tests/fuzz/fuzz_$t is not built (configure with" \
 		     "CC=clang --enable-fuzzing --enable-sanitizers, then make)" >&2

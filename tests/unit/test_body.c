@@ -706,6 +706,40 @@ static void test_json_value_length(void **state)
 	buf_adds(&b, "\"}");
 	assert_int_equal(json(f, buf_str(&b)), BODY_BAD);
 	assert_non_null(strstr(f->err, "longer than 8192"));
+	/* 8192 bytes from 49152 escaped ones are fine; a byte more is not */
+	buf_reset(&b);
+	buf_adds(&b, "{\"m\":\"");
+	repeat(&b, "\\u0041", 8192);
+	buf_adds(&b, "\"}");
+	assert_int_equal(json(f, buf_str(&b)), BODY_OK);
+	assert_int_equal(strlen(lead_get(&f->l, "m")), 8192);
+	assert_int_equal(lead_get(&f->l, "m")[8191], 'A');
+	buf_reset(&b);
+	buf_adds(&b, "{\"m\":\"");
+	repeat(&b, "\\u0041", 8192);
+	buf_adds(&b, "A\"}");
+	assert_int_equal(json(f, buf_str(&b)), BODY_BAD);
+	assert_non_null(strstr(f->err, "'m'"));
+	assert_non_null(strstr(f->err, "longer than 8192"));
+	/* a megabyte string is refused by the scan, naming its field */
+	buf_reset(&b);
+	buf_adds(&b, "{\"name\":\"Ana\",\"m\":\"");
+	repeat(&b, "x", 1 << 20);
+	buf_adds(&b, "\"}");
+	assert_int_equal(json(f, buf_str(&b)), BODY_BAD);
+	assert_string_equal(f->err, "field 'm': value longer than 8192 bytes");
+	/* escaped names: 64 escapes are 64 bytes, 65 are too many */
+	buf_reset(&b);
+	buf_adds(&b, "{\"");
+	repeat(&b, "\\u006b", 64);
+	buf_adds(&b, "\":1}");
+	assert_int_equal(json(f, buf_str(&b)), BODY_OK);
+	buf_reset(&b);
+	buf_adds(&b, "{\"");
+	repeat(&b, "\\u006b", 65);
+	buf_adds(&b, "\":1}");
+	assert_int_equal(json(f, buf_str(&b)), BODY_BAD);
+	assert_non_null(strstr(f->err, "longer than 64"));
 	buf_free(&b);
 }
 
