@@ -366,11 +366,14 @@ static void check_queues(struct checker *k)
 			if (mb->scheduler && !is_url(mb->scheduler))
 				diag_add(k->d, DIAG_ERROR, k->src, mb->scheduler_loc, "bad-url",
 				         "scheduler '%s' is not an http(s) URL with a host", mb->scheduler);
-			for (size_t m2 = 0; m2 < m; m2++)
-				if (strcasecmp(q->members[m2].who, mb->who) == 0)
-					diag_add(k->d, DIAG_WARNING, k->src, mb->loc, "duplicate-member",
-					         "'%s' is listed twice in queue '%s'; use 'weight' instead",
-					         mb->who, q->name);
+			for (size_t m2 = 0; m2 < m; m2++) {
+				if (strcasecmp(q->members[m2].who, mb->who) != 0)
+					continue;
+				diag_add(k->d, DIAG_WARNING, k->src, mb->loc, "duplicate-member",
+				         "'%s' is listed twice in queue '%s'; use 'weight' instead",
+				         mb->who, q->name);
+				break;   /* one warning per repeat, not one per earlier copy */
+			}
 		}
 		if (q->has_hours && q->hours.tz && !tz_valid(k->env->zoneinfo, q->hours.tz)) {
 			char *s = tz_suggest(k->env->zoneinfo, q->hours.tz);

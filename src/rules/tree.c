@@ -47,6 +47,7 @@ struct compiler {
 	struct hmap build_memo;
 	struct hmap node_cons;
 	size_t cap_nodes, cap_slots;
+	uint64_t work;       /* live-rule visits so far; bounded by TREE_MAX_WORK */
 	char *err;
 	size_t errlen;
 	bool failed;
@@ -644,6 +645,25 @@ static uint32_t node_cons(struct compiler *c, uint32_t dim, const uint32_t *slot
 	return id;
 }
 
+/* Count k rule visits; true (and the compile failed) past TREE_MAX_WORK. */
+static bool over_budget_add(struct compiler *c, uint64_t k)
+{
+	c->work += k;
+	if (c->work <= TREE_MAX_WORK || c->failed)
+		return c->failed;
+	snprintf(c->err, c->errlen,
+	         "decision tree too large: compiling it would take more than %llu steps after "
+	         "%zu nodes; the rules combine too many independent tests (simplify or split "
+	         "the file)", (unsigned long long)TREE_MAX_WORK, c->t->n_nodes);
+	c->failed = true;
+	return true;
+}
+
+static bool over_budget(struct compiler *c)
+{
+	return over_budget_add(c, 0);
+}
+
 /* Regions of text dimension i where an atom of f decides differently than
  * for `other`, added to (*regs, *n); *linked is set when f tests a pattern
  * on the same field (then every constant region can differ). */
@@ -746,6 +766,7 @@ static void build_text_children(struct compiler *c, const struct live *L, size_t
 	size_t cap_regs = 0;
 	uint32_t *base = xcalloc(n, sizeof(uint32_t));
 	size_t nbase = 0;
+	over_budget_add(c, 2 * n);
 	for (size_t k = 0; k < n; k++) {
 		g_other[k] = f_subst(c, L[k].f, i, other);
 		size_t nr = 0;
@@ -769,6 +790,7 @@ static void build_text_children(struct compiler *c, const struct live *L, size_t
 			if (!ns || spec[ns - 1] != (uint32_t)pairs[p])
 				spec[ns++] = (uint32_t)pairs[p];
 		size_t m = text_child(c, L, g_other, linked, base, nbase, spec, ns, i, r, next);
+		over_budget_add(c, m + ns + 1);
 		slots[r] = build(c, next, m);
 	}
 	size_t m = text_child(c, L, g_other, linked, base, nbase, NULL, 0, i, other, next);
@@ -833,8 +855,8 @@ static uint32_t build_number_children(struct compiler *c, const struct live *L, 
 		bool cut = r == R || (r > 0 && (bnd[r / 64] >> (r % 64) & 1));
 		if (!cut)
 			continue;
-		size_t m = 0;
-		for (size_t k = 0; k < n; k++) {
+		size_t m = 0, k = 0;
+		for (; k < n; k++) {
 			uint32_t g = f_subst(c, L[k].f, i, start);
 			if (g == F_FALSE)
 				continue;
@@ -842,6 +864,7 @@ static uint32_t build_number_children(struct compiler *c, const struct live *L, 
 			if (g == F_TRUE)
 				break;
 		}
+		over_budget_add(c, k);
 		uint32_t child = build(c, next, m);
 		if (!nr || runs[2 * nr - 1] != child) {
 			runs = xgrow(runs, &cap, 2 * (size_t)nr + 2, sizeof(uint32_t));
@@ -865,6 +888,8 @@ static uint32_t build(struct compiler *c, const struct live *L, size_t n)
 		return TREE_LEAF | L[0].rule;
 	if (c->failed)
 		return TREE_LEAF_NONE;
+	if (over_budget(c))
+		return TREE_LEAF_NONE;
 	uint32_t memo;
 	if (hmap_get(&c->build_memo, L, n * sizeof *L, &memo))
 		return memo;
@@ -887,8 +912,8 @@ static uint32_t build(struct compiler *c, const struct live *L, size_t n)
 		build_text_children(c, L, n, i, slots, next);
 	} else {
 		for (uint32_t r = 0; r < R; r++) {
-			size_t m = 0;
-			for (size_t k = 0; k < n; k++) {
+			size_t m = 0, k = 0;
+			for (; k < n; k++) {
 				uint32_t g = f_subst(c, L[k].f, i, r);
 				if (g == F_FALSE)
 					continue;
@@ -896,6 +921,7 @@ static uint32_t build(struct compiler *c, const struct live *L, size_t n)
 				if (g == F_TRUE)
 					break;
 			}
+			over_budget_add(c, k);
 			slots[r] = build(c, next, m);
 		}
 	}
