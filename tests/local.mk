@@ -24,3 +24,4 @@ include $(srcdir)/tests/rules/shipped.mk
 include $(srcdir)/tests/fuzz/local.mk
 include $(srcdir)/tests/bench/local.mk
 include $(srcdir)/tests/browser/local.mk
+include $(srcdir)/tests/integration/local.mk

@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fcgiapp.h>
 
 #include "handler/handler.h"
@@ -144,8 +147,21 @@ static int check_listen(const char *addr)
 {
 	if (addr[0] == '/' || strncmp(addr, "./", 2) == 0)
 		return 0;
-	if (strncmp(addr, "127.", 4) == 0 || strncmp(addr, "localhost:", 10) == 0)
-		return 0;
+	const char *colon = strrchr(addr, ':');
+	if (colon && colon > addr) {
+		char host[64];
+		size_t n = (size_t)(colon - addr);
+		struct in_addr in;
+		if (n < sizeof host) {
+			memcpy(host, addr, n);
+			host[n] = '\0';
+			/* a number in 127.0.0.0/8, never a name that could resolve
+			 * elsewhere (localhost is the one name taken) */
+			if ((inet_pton(AF_INET, host, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127) ||
+			    strcmp(host, "localhost") == 0)
+				return 0;
+		}
+	}
 	fprintf(stderr, "leadroute.fcgi: --listen '%s' is not a Unix socket path or a loopback "
 	        "address (127.0.0.1:PORT); refusing to listen on other interfaces\n", addr);
 	return -1;

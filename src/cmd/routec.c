@@ -673,6 +673,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r.env = refdata_env(&r.rd);
+	r.env.account_facts = true;   /* offline leads carry their account facts */
 	if (r.o.accounts) {
 		r.accounts = accounts_load_csv(r.o.accounts, r.rd.psl, err, sizeof err);
 		if (!r.accounts) {

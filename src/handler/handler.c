@@ -606,7 +606,7 @@ static const char *spam_check(struct app *a, const struct request *req, const st
 		enum token_check tc = token_check(a->cfg.secret, a->cfg.secret_len,
 		                                  lead_get(l, "form_token"), req->now_ms / 1000,
 		                                  a->cfg.min_seconds, TOKEN_MAX_AGE);
-		if (tc != TOKEN_OK)
+		if (tc != TOKEN_OK && tc != TOKEN_EXPIRED)
 			return token_check_name(tc);
 	}
 	return NULL;
@@ -671,23 +671,17 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		}
 	}
 	const char *spam = spam_check(a, req, &l);
-	if (!spam && a->cfg.rate_limit > 0 && req->remote_addr) {
-		int64_t n = -1;
-		if (store_begin(a->store) == 0) {
-			n = store_rate_hit(a->store, req->remote_addr, req->now_ms, RATE_WINDOW_MS);
-			if (n < 0 || store_commit(a->store) != 0) {
-				store_rollback(a->store);
-				n = -1;
-			}
-		}
-		if (n < 0) {
-			logf_(a, "rate limit: %s", store_error(a->store));
-			respond_error(r, json, 503, "cannot take leads right now; please try again");
-			lead_free(&l);
-			return;
-		}
-		if (n > a->cfg.rate_limit)
-			spam = "rate";
+	struct lead_errors errs = {0};
+	if (!spam && a->cfg.min_seconds > 0 &&
+	    token_check(a->cfg.secret, a->cfg.secret_len, lead_get(&l, "form_token"),
+	                req->now_ms / 1000, a->cfg.min_seconds, TOKEN_MAX_AGE) == TOKEN_EXPIRED) {
+		/* a form left open overnight is a person, not a bot: ask again
+		 * with a fresh token rather than drop the lead */
+		lead_errors_add(&errs, "form_token", "this form was open too long; please send it again");
+		reshow_form(a, req, r, &l, &errs, json);
+		lead_errors_free(&errs);
+		lead_free(&l);
+		return;
 	}
 	if (spam) {
 		answer_spam(a, req, r, json, spam);
@@ -700,10 +694,36 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	struct account_lookup lookup = { account_find, a->store };
 	env.accounts = &lookup;
 	struct lead_facts lf;
-	struct lead_errors errs = {0};
 	lead_normalize(p, &l, &env, &lf, &errs);
 	if (!lf.facts.v[F_EMAIL].present)   /* required; one message per field */
 		lead_errors_add(&errs, "email", "enter your work email address");
+	/* the rate limit counts well-formed submissions only: a buyer fixing
+	 * a typo is not flooding us */
+	if (!errs.n && a->cfg.rate_limit > 0 && req->remote_addr) {
+		int64_t n = -1;
+		if (store_begin(a->store) == 0) {
+			n = store_rate_hit(a->store, req->remote_addr, req->now_ms, RATE_WINDOW_MS);
+			if (n < 0 || store_commit(a->store) != 0) {
+				store_rollback(a->store);
+				n = -1;
+			}
+		}
+		if (n < 0) {
+			logf_(a, "rate limit: %s", store_error(a->store));
+			respond_error(r, json, 503, "cannot take leads right now; please try again");
+			lead_facts_free(&lf);
+			lead_errors_free(&errs);
+			lead_free(&l);
+			return;
+		}
+		if (n > a->cfg.rate_limit) {
+			answer_spam(a, req, r, json, "rate");
+			lead_facts_free(&lf);
+			lead_errors_free(&errs);
+			lead_free(&l);
+			return;
+		}
+	}
 	if (errs.n) {
 		struct json_object *ev = json_object_new_object(), *fields = json_object_new_array();
 		for (size_t i = 0; i < errs.n; i++)
@@ -746,6 +766,12 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	if (rc == 0 && !rt.drop && rt.queue_id >= 0)
 		rc = assign_member(p, rt.queue_id, rt.owner, a->store, req->now_ms, &as, aerr,
 		                   sizeof aerr);
+	if (rt.outcome == OUT_SCHEDULER && !as.scheduler && as.member)
+		for (size_t q = 0; q < p->n_queues && !as.scheduler; q++)
+			for (size_t m = 0; m < p->queues[q].n_members; m++)
+				if (p->queues[q].members[m].scheduler &&
+				    strcasecmp(p->queues[q].members[m].who, as.member) == 0)
+					as.scheduler = p->queues[q].members[m].scheduler;
 	char redirect[2048];
 	if (rt.outcome == OUT_SCHEDULER && as.scheduler)
 		snprintf(redirect, sizeof redirect, "%s", as.scheduler);
@@ -790,7 +816,12 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		rc = store_commit(a->store);
 	else
 		store_rollback(a->store);
-	if (rc != 0) {
+	char *first = NULL;
+	if (rc != 0 && idem && store_idem_lookup(a->store, idem, &first) == 1) {
+		/* the same key committed by another process a moment ago */
+		respond_lead(r, json, first);
+		free(first);
+	} else if (rc != 0) {
 		logf_(a, "lead not stored: %s", aerr[0] ? aerr : store_error(a->store));
 		respond_error(r, json, 503, "we could not save your request; please try again");
 	} else {

@@ -266,6 +266,10 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 
 	for (size_t i = 0; i < l->n; i++) {
 		const char *name = l->kv[i].name, *raw = l->kv[i].value;
+		if (strncmp(name, "account.", 8) == 0 && !env->account_facts) {
+			/* a buyer cannot name their own account owner */
+			continue;
+		}
 		int id = program_find_field(p, name);
 		if (id < 0 || id == F_EMAIL_PERSONAL) {
 			if (env->strict_names)
@@ -382,7 +386,11 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 	}
 
 	/* account facts: from the lead when it has any, else the index */
-	bool has_account = out->facts.v[F_ACCOUNT_OWNER].present ||
+	/* the account index is consulted only for a domain the buyer shows
+	 * they belong to: a free-mail address with a customer's website is not
+	 * that customer */
+	bool trusted_domain = !out->facts.v[F_EMAIL_PERSONAL].present;
+	bool has_account = !trusted_domain || out->facts.v[F_ACCOUNT_OWNER].present ||
 	                   out->facts.v[F_ACCOUNT_LIFECYCLE].present ||
 	                   out->facts.v[F_ACCOUNT_TIER].present;
 	if (!has_account && env->accounts && dom->present) {

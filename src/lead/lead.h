@@ -61,6 +61,8 @@ struct lead_env {
 	const psl_ctx_t *psl;                 /* required */
 	const struct account_lookup *accounts;  /* optional */
 	bool strict_names;   /* unknown names are errors (routec), not ignored */
+	bool account_facts;  /* the lead may carry account.* facts (routec, cases);
+	                        never for a buyer's submission: the index says */
 };
 
 struct lead_error {

@@ -359,6 +359,7 @@ static bool lands_on(const struct tree *t, const struct lead *l, uint32_t rule,
 	struct lead_env quiet = *env;
 	quiet.accounts = NULL;
 	quiet.strict_names = false;
+	quiet.account_facts = true;
 	struct lead_facts lf;
 	struct lead_errors errs = {0};
 	uint32_t got = lint_route_lead(t->prog, t, l, &quiet, &lf, &errs);
@@ -692,6 +693,7 @@ static void lint_expects(const struct program *p, const struct tree *t, const st
 		struct lead_errors errs = {0};
 		struct lead_env strict = *env;
 		strict.strict_names = true;
+		strict.account_facts = true;
 		uint32_t rule = lint_route_lead(p, t, &l, &strict, &lf, &errs);
 		if (errs.n) {
 			diag_add(d, DIAG_ERROR, src, e->loc, "expect-failed",

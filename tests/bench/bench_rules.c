@@ -530,9 +530,11 @@ static char *gen_rules(uint64_t seed, size_t n, const struct lead_env *env, size
 		struct ruleset *rs = load(text, strlen(text), env, err, sizeof err);
 		free(text);
 		if (!rs) {
-			fprintf(stderr, "bench_rules: N=%zu: generating (%zu candidates): %s\n", n, n_body,
-			        err);
-			exit(1);
+			/* no tree, so no pruning: keep the candidates as they are
+			 * (some may be unreachable); the probe reports the failure */
+			fprintf(stderr, "N=%zu: round %d: %zu candidates do not compile (%s); "
+			        "keeping them unpruned\n", n, round + 1, n_body, err);
+			break;
 		}
 		size_t n_live;
 		uint8_t *live = live_rules(rs->tree, rs->prog->n_rules, &n_live);
@@ -679,9 +681,13 @@ static struct ruleset *load(const char *text, size_t len, const struct lead_env 
 	if (!rs) {
 		struct buf m = {0};
 		for (size_t i = 0; i < d.n; i++)
-			if (d.v[i].severity == DIAG_ERROR)
-				buf_printf(&m, "%s%s:%d: %s [%s]", m.len ? "; " : "", "line",
-				           d.v[i].loc.line, d.v[i].message, d.v[i].code ? d.v[i].code : "");
+			if (d.v[i].severity == DIAG_ERROR) {
+				if (m.len)
+					buf_adds(&m, "; ");
+				if (d.v[i].loc.line > 0)
+					buf_printf(&m, "line %d: ", d.v[i].loc.line);
+				buf_printf(&m, "%s [%s]", d.v[i].message, d.v[i].code ? d.v[i].code : "");
+			}
 		snprintf(err, errlen, "%s", m.len ? buf_str(&m) : "failed with no diagnostic");
 		buf_free(&m);
 	}

@@ -46,8 +46,8 @@ if [ "$skip_jre" != 1 ]; then
 fi
 
 if [ -n "${BENCH_OUT:-}" ]; then
-	out=$BENCH_OUT
-	mkdir -p "$out"
+	mkdir -p "$BENCH_OUT"
+	out=$(cd "$BENCH_OUT" && pwd)   # node runs from tests/bench
 else
 	out=$(mktemp -d -t lr-bench.XXXXXX)
 	trap 'rm -rf "$out"' EXIT

@@ -89,20 +89,23 @@ handler_pids() {
 	return 0
 }
 
+# alive PID: the process exists and is not a zombie
+alive() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st%% *}" != Z ]
+}
+
 # stop_pid PID [SECONDS]: TERM, wait, then KILL
 stop_pid() {
 	local pid=$1 n=$((${2:-15} * 10))
-	kill -0 "$pid" 2>/dev/null || return 0
+	alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
 	kill -TERM "$pid" 2>/dev/null
-	while [ $n -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
-		# reap it when it is our child
-		if ! ps -o stat= -p "$pid" 2>/dev/null | grep -qv Z; then
-			break
-		fi
+	while [ $n -gt 0 ] && alive "$pid"; do
 		sleep 0.1
 		n=$((n - 1))
 	done
-	if kill -0 "$pid" 2>/dev/null && ps -o stat= -p "$pid" 2>/dev/null | grep -qv Z; then
+	if alive "$pid"; then
 		say "pid $pid did not stop on SIGTERM; SIGKILL"
 		kill -KILL "$pid" 2>/dev/null
 	fi
@@ -152,7 +155,7 @@ cp -R "$top_srcdir/www" "$APP/www"
 cp "$top_srcdir/rules/example.routes" "$APP/rules/example.routes"
 cp "$top_srcdir/data/freemail.txt" "$APP/freemail.txt"
 cp "$top_srcdir/data/sample-accounts.csv" "$APP/sample-accounts.csv"
-chmod -R a+rX "$APP"
+chmod -R u+w,a+rX "$APP"   # distcheck: the sources are read-only
 FCGI=$APP/bin/leadroute.fcgi
 LR=$APP/bin/leadroute
 RULES=$APP/rules/example.routes
@@ -373,7 +376,17 @@ n = datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York"))
 sys.exit(0 if n.weekday() < 5 and 8 <= n.hour < 18 else 1)'
 }
 
+# crash_reports: sanitizer reports, failed assertions and handler processes
+# that died of SIGSEGV/SIGABRT/SIGBUS/SIGFPE, in every log of every instance
+crash_reports() {
+	grep -aHE 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:|Assertion .* failed|Segmentation fault|child signalled: (4|6|7|8|11)$' \
+		"$T"/*/*.log 2>/dev/null | head -n 20
+}
+
 finish() {
+	local crashes
+	crashes=$(crash_reports)
+	check "no crash or sanitizer report in any log${crashes:+: $crashes}" test -z "$crashes"
 	say "$PASSES passed, $FAILS failed"
 	[ "$FAILS" = 0 ]
 }

@@ -15,6 +15,8 @@
 #
 # Each server gets its own free loopback port, database and secret in a
 # temporary directory; everything is stopped at exit (lib.sh).
+# (run as `sh script` by tools/valgrind-wrap: go on in bash)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 need lighttpd
@@ -142,6 +144,22 @@ suite() {
 		eval '[ "$CODE" = 422 ] && jq -e ".errors.email" <<<"$BODY_OUT" >/dev/null'
 	check "$id: ... nothing stored" test "$(sql 'SELECT count(*) FROM leads')" = "$n"
 
+	# the server's body limit and a chunked upload (the handler must get a
+	# CONTENT_LENGTH from every server: proxy-sendcl, request buffering)
+	n=$(sql 'SELECT count(*) FROM leads')
+	post /lead "$FORM" "email=$id-big%40nobody.example&message=$(head -c 70000 /dev/zero | tr '\0' m)"
+	check "$id: a 70 KB body is refused with 413 (got $CODE)" test "$CODE" = 413
+	check "$id: ... nothing stored" test "$(sql 'SELECT count(*) FROM leads')" = "$n"
+	# 20 KB (over mod_proxy_fcgi's 16 KiB prefetch) in fields the rules do
+	# not know, then the ones they do: all must arrive
+	local pad
+	pad=$(head -c 8000 /dev/zero | tr '\0' p)
+	post /lead "$FORM" "email=$id-chunk%40nobody.example&pad1=$pad&pad2=$pad&pad3=${pad:0:4000}&company=Chunked+Co&first_name=Last" \
+		-H 'Transfer-Encoding: chunked'
+	check "$id: a chunked 20 KB upload: 303 (got $CODE)" test "$CODE" = 303
+	check "$id: ... stored whole" test "$(sql "SELECT json_extract(fields, '\$.company') || '|' || json_extract(fields, '\$.first_name') FROM leads WHERE email = '$id-chunk@nobody.example'")" = "Chunked Co|Last"
+	EXPECT+=("$id-chunk@nobody.example|inbound|^sdr[12]@acme\.example$")
+
 	# what leadroute leads list says
 	local list
 	list=$(lr leads list --json -n 10000)
@@ -201,7 +219,6 @@ start_lighttpd
 say "lighttpd on $BASE"
 suite lighttpd
 stop_all_and_check
-check "lighttpd: the handler log has no crash report" eval '! grep -qiE "sanitizer|segmentation|assert" "$ST/leadroute.log" 2>/dev/null'
 
 # ---- lighttpd with the time-to-submit check on: a browser's round trip ----
 CFG_MIN_SECONDS=2
@@ -231,6 +248,31 @@ check "token: ... under the form's idempotency key" \
 	test "$(sql "SELECT count(*) FROM leads WHERE idem_key = '$IDEM'")" = 1
 stop_all_and_check
 CFG_MIN_SECONDS=0
+
+# ---- the scheduler URLs, whatever the hour: the example without `hours` ----
+sed '/^[[:space:]]*hours[[:space:]]/d' "$RULES" > "$APP/rules/allhours.routes"
+chmod a+r "$APP/rules/allhours.routes"
+check "allhours: the copy differs from the example by the hours line only" \
+	test "$(diff "$RULES" "$APP/rules/allhours.routes" | grep -c '^<')" = 1
+EXAMPLE_RULES=$RULES
+RULES=$APP/rules/allhours.routes
+new_instance lighttpd-allhours
+start_lighttpd
+say "lighttpd with enterprise_us open at all hours on $BASE"
+for i in 1 2 3; do
+	post /lead "$FORM" "email=ent$i%40bigco.example&country=US&employees=501-1000"
+	check "allhours: US enterprise $i: 303 to a scheduler of the rules (got $CODE $LOC)" \
+		eval '[ "$CODE" = 303 ] && [[ $LOC =~ ^https://cal\.example/(ana|ben)$ ]]'
+done
+post /lead application/json '{"email":"ent4@maple.example","country":"CA","employees":300}'
+check "allhours: CA enterprise (JSON): enterprise_us, scheduler" \
+	eval 'jq -e ".queue == \"enterprise_us\" and .outcome == \"scheduler\" and (.redirect | test(\"^https://cal\\\\.example/(ana|ben)$\"))" <<<"$BODY_OUT" >/dev/null'
+check "allhours: the rotation follows the weights (ana 1, ben 2 of the first 3)" \
+	test "$(sql "SELECT group_concat(member || '=' || n, ',') FROM (SELECT member, count(*) AS n FROM (SELECT member FROM leads WHERE email LIKE 'ent_@bigco.example') GROUP BY member ORDER BY member)")" = "ana@acme.example=1,ben@acme.example=2"
+check "allhours: the redirect stored matches the member's scheduler" \
+	test "$(sql "SELECT count(*) FROM leads WHERE queue = 'enterprise_us' AND redirect <> 'https://cal.example/' || substr(member, 1, instr(member, '@') - 1)")" = 0
+stop_all_and_check
+RULES=$EXAMPLE_RULES
 
 # ---- Apache mod_fcgid ----
 if command -v apache2 >/dev/null 2>&1 && [ -f "$APACHE_MODULES/mod_fcgid.so" ]; then

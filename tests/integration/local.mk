@@ -1,0 +1,17 @@
+# tests/integration: leadroute.fcgi behind real web servers, through the
+# shipped deploy/ configurations, on free loopback ports in temporary
+# directories (tests/integration/lib.sh):
+#   servers-test.sh  lighttpd, Apache mod_fcgid, Apache mod_proxy_fcgi,
+#                    nginx + spawn-fcgi, and plain CGI: every rule of
+#                    rules/example.routes, form and JSON posts, idempotency,
+#                    the form token, /healthz, /metrics, the static pages
+#   hostile-test.sh  hostile and malformed requests through lighttpd; none
+#                    may store a lead
+#   kill-test.sh     2,000 leads while handler processes are SIGKILLed; every
+#                    acknowledged lead stored exactly once
+TESTS += tests/integration/servers-test.sh tests/integration/hostile-test.sh \
+	tests/integration/kill-test.sh
+EXTRA_DIST += tests/integration/servers-test.sh tests/integration/hostile-test.sh \
+	tests/integration/kill-test.sh tests/integration/lib.sh \
+	tests/integration/rawhttp.py tests/integration/loadclient.py \
+	deploy tools/run data/sample-accounts.csv www
