@@ -935,91 +935,138 @@ static uint32_t build(struct compiler *c, const struct live *L, size_t n)
 	return result;
 }
 
+/* What both compilers share: the dimensions the rules test, put in their
+ * final order, and the tables that map fields and patterns to them. */
+struct layout {
+	struct dimset s;
+	struct hmap patterns;
+	size_t *order, *new_of;
+	int *dim_of_text, *dim_of_num;
+};
+
+static void layout_begin(struct layout *lo, const struct program *p)
+{
+	memset(lo, 0, sizeof *lo);
+	lo->s.field_text = xmalloc(p->n_fields * sizeof(int));
+	lo->s.field_num = xmalloc(p->n_fields * sizeof(int));
+	for (size_t i = 0; i < p->n_fields; i++)
+		lo->s.field_text[i] = lo->s.field_num[i] = -1;
+	hmap_init(&lo->patterns);
+}
+
+/* Finish, order and renumber the dimensions into t.  Returns false (err
+ * filled) when there are too many. */
+static bool layout_finish(struct layout *lo, struct tree *t, const struct program *p,
+                          char *err, size_t errlen)
+{
+	struct dimset *s = &lo->s;
+	bool ok = s->n <= TREE_MAX_DIMS;
+	if (!ok)
+		snprintf(err, errlen, "decision tree too large: %zu distinct tests (at most %u)",
+		         s->n, TREE_MAX_DIMS);
+	for (size_t i = 0; i < s->n; i++)
+		dim_finish(&s->v[i]);
+	lo->order = dims_order(s);
+	lo->new_of = xcalloc(s->n ? s->n : 1, sizeof(size_t));
+	for (size_t i = 0; i < s->n; i++)
+		lo->new_of[lo->order[i]] = i;
+	t->n_dims = s->n;
+	t->dims = xcalloc(s->n ? s->n : 1, sizeof *t->dims);
+	for (size_t i = 0; i < s->n; i++)
+		t->dims[i] = s->v[lo->order[i]];
+	lo->dim_of_text = xmalloc(p->n_fields * sizeof(int));
+	lo->dim_of_num = xmalloc(p->n_fields * sizeof(int));
+	for (size_t i = 0; i < p->n_fields; i++) {
+		lo->dim_of_text[i] = s->field_text[i] < 0 ? -1 : (int)lo->new_of[s->field_text[i]];
+		lo->dim_of_num[i] = s->field_num[i] < 0 ? -1 : (int)lo->new_of[s->field_num[i]];
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		struct dim *d = &t->dims[i];
+		if (d->kind == DIM_PATTERN)
+			d->text_dim = lo->dim_of_text[d->field_id];
+	}
+	/* pattern dims are found by key; point the keys at the new numbers */
+	for (size_t i = 0; i <= lo->patterns.mask; i++)
+		if (lo->patterns.slots[i].key)
+			lo->patterns.slots[i].value = (uint32_t)lo->new_of[lo->patterns.slots[i].value];
+	return ok;
+}
+
+static void layout_free(struct layout *lo)
+{
+	hmap_free(&lo->patterns);
+	free(lo->order);
+	free(lo->new_of);
+	free(lo->dim_of_text);
+	free(lo->dim_of_num);
+	free(lo->s.v);
+	free(lo->s.field_text);
+	free(lo->s.field_num);
+	free(lo->s.count);
+	free(lo->s.first);
+	free(lo->s.last_rule);
+	free(lo->s.cap_consts);
+}
+
+static void compiler_init(struct compiler *c, const struct program *p, struct tree *t,
+                          char *err, size_t errlen)
+{
+	*c = (struct compiler){ .p = p, .t = t, .err = err, .errlen = errlen };
+	hmap_init(&c->fcons);
+	hmap_init(&c->build_memo);
+	hmap_init(&c->node_cons);
+	c->f = xgrow(NULL, &c->capf, 2, sizeof *c->f);
+	c->f[0] = (struct fnode){ FK_CONST, 0, 0, LO_NONE, 0, 0 };
+	c->f[1] = (struct fnode){ FK_CONST, 1, 0, LO_NONE, 0, 0 };
+	c->nf = 2;
+}
+
+static void compiler_free(struct compiler *c)
+{
+	hmap_free(&c->fcons);
+	hmap_free(&c->build_memo);
+	hmap_free(&c->node_cons);
+	free(c->f);
+	free(c->ivals);
+}
+
+/* The live rules of p at the root: their formulas, false ones dropped,
+ * stopping after the first that is always true. */
+static size_t live_rules(struct compiler *c, const struct program *p, const int *dim_of_text,
+                         const int *dim_of_num, struct hmap *patterns, struct live *L)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < p->n_rules; r++) {
+		uint32_t f = f_cond(c, dim_of_text, dim_of_num, patterns, p->rules[r].cond, false);
+		if (f == F_FALSE)
+			continue;
+		L[n++] = (struct live){ (uint32_t)r, f };
+		if (f == F_TRUE)
+			break;
+	}
+	return n;
+}
+
 struct tree *tree_compile(const struct program *p, char *err, size_t errlen)
 {
 	struct tree *t = xcalloc(1, sizeof *t);
 	t->prog = p;
-	struct dimset s = {0};
-	s.field_text = xmalloc(p->n_fields * sizeof(int));
-	s.field_num = xmalloc(p->n_fields * sizeof(int));
-	for (size_t i = 0; i < p->n_fields; i++)
-		s.field_text[i] = s.field_num[i] = -1;
-	struct hmap patterns;
-	hmap_init(&patterns);
+	struct layout lo;
+	layout_begin(&lo, p);
 	for (size_t r = 0; r < p->n_rules; r++)
-		dims_collect(&s, p, p->rules[r].cond, r, &patterns);
-	bool ok = s.n <= TREE_MAX_DIMS;
-	if (!ok)
-		snprintf(err, errlen, "decision tree too large: %zu distinct tests (at most %u)",
-		         s.n, TREE_MAX_DIMS);
-
-	for (size_t i = 0; i < s.n; i++)
-		dim_finish(&s.v[i]);
-	/* put the dimensions in their final order and renumber */
-	size_t *order = dims_order(&s);
-	size_t *new_of = xcalloc(s.n ? s.n : 1, sizeof(size_t));
-	for (size_t i = 0; i < s.n; i++)
-		new_of[order[i]] = i;
-	t->n_dims = s.n;
-	t->dims = xcalloc(s.n ? s.n : 1, sizeof *t->dims);
-	for (size_t i = 0; i < s.n; i++)
-		t->dims[i] = s.v[order[i]];
-	int *dim_of_text = xmalloc(p->n_fields * sizeof(int));
-	int *dim_of_num = xmalloc(p->n_fields * sizeof(int));
-	for (size_t i = 0; i < p->n_fields; i++) {
-		dim_of_text[i] = s.field_text[i] < 0 ? -1 : (int)new_of[s.field_text[i]];
-		dim_of_num[i] = s.field_num[i] < 0 ? -1 : (int)new_of[s.field_num[i]];
-	}
-	for (size_t i = 0; i < s.n; i++) {
-		struct dim *d = &t->dims[i];
-		if (d->kind == DIM_PATTERN)
-			d->text_dim = dim_of_text[d->field_id];
-	}
-	/* pattern dims are found by key; point the keys at the new numbers */
-	for (size_t i = 0; i <= patterns.mask; i++)
-		if (patterns.slots[i].key)
-			patterns.slots[i].value = (uint32_t)new_of[patterns.slots[i].value];
-
-	struct compiler c = { .p = p, .t = t, .err = err, .errlen = errlen };
-	hmap_init(&c.fcons);
-	hmap_init(&c.build_memo);
-	hmap_init(&c.node_cons);
-	c.f = xgrow(NULL, &c.capf, 2, sizeof *c.f);
-	c.f[0] = (struct fnode){ FK_CONST, 0, 0, LO_NONE, 0, 0 };
-	c.f[1] = (struct fnode){ FK_CONST, 1, 0, LO_NONE, 0, 0 };
-	c.nf = 2;
+		dims_collect(&lo.s, p, p->rules[r].cond, r, &lo.patterns);
+	bool ok = layout_finish(&lo, t, p, err, errlen);
+	struct compiler c;
+	compiler_init(&c, p, t, err, errlen);
 	if (ok) {
 		struct live *L = xcalloc(p->n_rules ? p->n_rules : 1, sizeof *L);
-		size_t n = 0;
-		for (size_t r = 0; r < p->n_rules; r++) {
-			uint32_t f = f_cond(&c, dim_of_text, dim_of_num, &patterns, p->rules[r].cond, false);
-			if (f == F_FALSE)
-				continue;
-			L[n++] = (struct live){ (uint32_t)r, f };
-			if (f == F_TRUE)
-				break;
-		}
+		size_t n = live_rules(&c, p, lo.dim_of_text, lo.dim_of_num, &lo.patterns, L);
 		t->root = build(&c, L, n);
 		free(L);
 		ok = !c.failed;
 	}
-	hmap_free(&c.fcons);
-	hmap_free(&c.build_memo);
-	hmap_free(&c.node_cons);
-	free(c.f);
-	free(c.ivals);
-	hmap_free(&patterns);
-	free(order);
-	free(new_of);
-	free(dim_of_text);
-	free(dim_of_num);
-	free(s.v);
-	free(s.field_text);
-	free(s.field_num);
-	free(s.count);
-	free(s.first);
-	free(s.last_rule);
-	free(s.cap_consts);
+	compiler_free(&c);
+	layout_free(&lo);
 	if (!ok) {
 		tree_free(t);
 		return NULL;
@@ -1183,21 +1230,6 @@ static uint32_t build_pair(struct pair_compiler *pc, const struct live *A, size_
 	return result;
 }
 
-/* The live list of one program's rules (formulas over t's dimensions). */
-static size_t live_rules(struct compiler *c, const struct program *p, const int *dim_of_text,
-                         const int *dim_of_num, struct hmap *patterns, struct live *L)
-{
-	size_t n = 0;
-	for (size_t r = 0; r < p->n_rules; r++) {
-		uint32_t f = f_cond(c, dim_of_text, dim_of_num, patterns, p->rules[r].cond, false);
-		if (f == F_FALSE)
-			continue;
-		L[n++] = (struct live){ (uint32_t)r, f };
-		if (f == F_TRUE)
-			break;
-	}
-	return n;
-}
 
 struct tree *tree_compile_pair(const struct program *a, const struct program *b,
                                char *err, size_t errlen)
@@ -1212,92 +1244,37 @@ struct tree *tree_compile_pair(const struct program *a, const struct program *b,
 	const struct program *progs[2] = { a, b };
 	struct tree *t = xcalloc(1, sizeof *t);
 	t->prog = p;
-	struct dimset s = {0};
-	s.field_text = xmalloc(p->n_fields * sizeof(int));
-	s.field_num = xmalloc(p->n_fields * sizeof(int));
-	for (size_t i = 0; i < p->n_fields; i++)
-		s.field_text[i] = s.field_num[i] = -1;
-	struct hmap patterns;
-	hmap_init(&patterns);
+	struct layout lo;
+	layout_begin(&lo, p);
 	/* b's rules are numbered after a's, so each rule counts once per dim */
 	for (size_t r = 0; r < a->n_rules; r++)
-		dims_collect(&s, p, a->rules[r].cond, r, &patterns);
+		dims_collect(&lo.s, p, a->rules[r].cond, r, &lo.patterns);
 	for (size_t r = 0; r < b->n_rules; r++)
-		dims_collect(&s, p, b->rules[r].cond, a->n_rules + r, &patterns);
-	if ((sends_to_owner(a) || sends_to_owner(b)) && s.field_text[F_ACCOUNT_OWNER] < 0)
-		s.field_text[F_ACCOUNT_OWNER] = dim_new(&s, DIM_TEXT, F_ACCOUNT_OWNER,
-		                                        a->n_rules + b->n_rules);
-	bool ok = s.n <= TREE_MAX_DIMS;
-	if (!ok)
-		snprintf(err, errlen, "decision tree too large: %zu distinct tests (at most %u)",
-		         s.n, TREE_MAX_DIMS);
-
-	/* from here on as in tree_compile: finish, order, renumber */
-	for (size_t i = 0; i < s.n; i++)
-		dim_finish(&s.v[i]);
-	size_t *order = dims_order(&s);
-	size_t *new_of = xcalloc(s.n ? s.n : 1, sizeof(size_t));
-	for (size_t i = 0; i < s.n; i++)
-		new_of[order[i]] = i;
-	t->n_dims = s.n;
-	t->dims = xcalloc(s.n ? s.n : 1, sizeof *t->dims);
-	for (size_t i = 0; i < s.n; i++)
-		t->dims[i] = s.v[order[i]];
-	int *dim_of_text = xmalloc(p->n_fields * sizeof(int));
-	int *dim_of_num = xmalloc(p->n_fields * sizeof(int));
-	for (size_t i = 0; i < p->n_fields; i++) {
-		dim_of_text[i] = s.field_text[i] < 0 ? -1 : (int)new_of[s.field_text[i]];
-		dim_of_num[i] = s.field_num[i] < 0 ? -1 : (int)new_of[s.field_num[i]];
-	}
-	for (size_t i = 0; i < s.n; i++) {
-		struct dim *d = &t->dims[i];
-		if (d->kind == DIM_PATTERN)
-			d->text_dim = dim_of_text[d->field_id];
-	}
-	for (size_t i = 0; i <= patterns.mask; i++)
-		if (patterns.slots[i].key)
-			patterns.slots[i].value = (uint32_t)new_of[patterns.slots[i].value];
-
-	struct pair_compiler pc = { .c = { .p = p, .t = t, .err = err, .errlen = errlen } };
+		dims_collect(&lo.s, p, b->rules[r].cond, a->n_rules + r, &lo.patterns);
+	if ((sends_to_owner(a) || sends_to_owner(b)) && lo.s.field_text[F_ACCOUNT_OWNER] < 0)
+		lo.s.field_text[F_ACCOUNT_OWNER] = dim_new(&lo.s, DIM_TEXT, F_ACCOUNT_OWNER,
+		                                           a->n_rules + b->n_rules);
+	bool ok = layout_finish(&lo, t, p, err, errlen);
+	struct pair_compiler pc;
+	compiler_init(&pc.c, p, t, err, errlen);
 	struct compiler *c = &pc.c;
-	hmap_init(&c->fcons);
-	hmap_init(&c->build_memo);
-	hmap_init(&c->node_cons);
 	hmap_init(&pc.pair_cons);
-	c->f = xgrow(NULL, &c->capf, 2, sizeof *c->f);
-	c->f[0] = (struct fnode){ FK_CONST, 0, 0, LO_NONE, 0, 0 };
-	c->f[1] = (struct fnode){ FK_CONST, 1, 0, LO_NONE, 0, 0 };
-	c->nf = 2;
+	pc.cap_pairs = 0;
 	if (ok) {
 		struct live *L[2];
 		size_t n[2];
 		for (int k = 0; k < 2; k++) {
 			L[k] = xcalloc(progs[k]->n_rules ? progs[k]->n_rules : 1, sizeof *L[k]);
-			n[k] = live_rules(c, progs[k], dim_of_text, dim_of_num, &patterns, L[k]);
+			n[k] = live_rules(c, progs[k], lo.dim_of_text, lo.dim_of_num, &lo.patterns, L[k]);
 		}
 		t->root = build_pair(&pc, L[0], n[0], L[1], n[1]);
 		free(L[0]);
 		free(L[1]);
 		ok = !c->failed;
 	}
-	hmap_free(&c->fcons);
-	hmap_free(&c->build_memo);
-	hmap_free(&c->node_cons);
+	compiler_free(c);
 	hmap_free(&pc.pair_cons);
-	free(c->f);
-	free(c->ivals);
-	hmap_free(&patterns);
-	free(order);
-	free(new_of);
-	free(dim_of_text);
-	free(dim_of_num);
-	free(s.v);
-	free(s.field_text);
-	free(s.field_num);
-	free(s.count);
-	free(s.first);
-	free(s.last_rule);
-	free(s.cap_consts);
+	layout_free(&lo);
 	if (!ok) {
 		tree_free(t);
 		return NULL;
