@@ -93,8 +93,21 @@ static const char *const migrations[] = {
 /* Bring the schema up to date.  The version is read inside a write
  * transaction, so processes opening a new file at the same moment migrate
  * it once, one after the other. */
+static int schema_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	return version;
+}
+
 static int migrate(struct store *s)
 {
+	/* the usual case, a current schema, needs no write lock */
+	if (schema_version(s) == (int)(sizeof migrations / sizeof migrations[0]))
+		return 0;
 	if (store_begin(s) != 0)
 		return -1;
 	sqlite3_stmt *st;
