@@ -25,7 +25,7 @@ import { chromium } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WWW = process.env.WWW_DIR || path.resolve(HERE, '..', '..', 'www');
+const WWW = path.resolve(process.env.WWW_DIR || path.join(HERE, '..', '..', 'www'));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
