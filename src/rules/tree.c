@@ -664,6 +664,25 @@ static bool over_budget(struct compiler *c)
 	return over_budget_add(c, 0);
 }
 
+/* The live list for region r of dimension i: each rule's formula with the
+ * region substituted, false ones dropped, stopping after the first that is
+ * true.  Counts the visits against the compile budget. */
+static size_t subst_list(struct compiler *c, const struct live *L, size_t n, uint32_t i,
+                         uint32_t r, struct live *next)
+{
+	size_t m = 0, k = 0;
+	for (; k < n; k++) {
+		uint32_t g = f_subst(c, L[k].f, i, r);
+		if (g == F_FALSE)
+			continue;
+		next[m++] = (struct live){ L[k].rule, g };
+		if (g == F_TRUE)
+			break;
+	}
+	over_budget_add(c, k);
+	return m;
+}
+
 /* Regions of text dimension i where an atom of f decides differently than
  * for `other`, added to (*regs, *n); *linked is set when f tests a pattern
  * on the same field (then every constant region can differ). */
@@ -795,16 +814,7 @@ static void build_text_children(struct compiler *c, const struct live *L, size_t
 	}
 	size_t m = text_child(c, L, g_other, linked, base, nbase, NULL, 0, i, other, next);
 	slots[other] = build(c, next, m);
-	m = 0;
-	for (size_t k = 0; k < n; k++) {
-		uint32_t g = f_subst(c, L[k].f, i, missing);
-		if (g == F_FALSE)
-			continue;
-		next[m++] = (struct live){ L[k].rule, g };
-		if (g == F_TRUE)
-			break;
-	}
-	slots[missing] = build(c, next, m);
+	slots[missing] = build(c, next, subst_list(c, L, n, i, missing, next));
 	free(g_other);
 	free(linked);
 	free(pairs);
@@ -855,17 +865,7 @@ static uint32_t build_number_children(struct compiler *c, const struct live *L, 
 		bool cut = r == R || (r > 0 && (bnd[r / 64] >> (r % 64) & 1));
 		if (!cut)
 			continue;
-		size_t m = 0, k = 0;
-		for (; k < n; k++) {
-			uint32_t g = f_subst(c, L[k].f, i, start);
-			if (g == F_FALSE)
-				continue;
-			next[m++] = (struct live){ L[k].rule, g };
-			if (g == F_TRUE)
-				break;
-		}
-		over_budget_add(c, k);
-		uint32_t child = build(c, next, m);
+		uint32_t child = build(c, next, subst_list(c, L, n, i, start, next));
 		if (!nr || runs[2 * nr - 1] != child) {
 			runs = xgrow(runs, &cap, 2 * (size_t)nr + 2, sizeof(uint32_t));
 			runs[2 * nr] = start;
@@ -911,19 +911,8 @@ static uint32_t build(struct compiler *c, const struct live *L, size_t n)
 	if (d->kind == DIM_TEXT && R > 16) {
 		build_text_children(c, L, n, i, slots, next);
 	} else {
-		for (uint32_t r = 0; r < R; r++) {
-			size_t m = 0, k = 0;
-			for (; k < n; k++) {
-				uint32_t g = f_subst(c, L[k].f, i, r);
-				if (g == F_FALSE)
-					continue;
-				next[m++] = (struct live){ L[k].rule, g };
-				if (g == F_TRUE)
-					break;
-			}
-			over_budget_add(c, k);
-			slots[r] = build(c, next, m);
-		}
+		for (uint32_t r = 0; r < R; r++)
+			slots[r] = build(c, next, subst_list(c, L, n, i, r, next));
 	}
 	bool same = true;
 	for (uint32_t r = 1; r < R && same; r++)
@@ -1168,16 +1157,7 @@ static size_t live_subst(struct compiler *c, const struct live *L, size_t n, uin
 		memcpy(next, L, (n ? 1 : 0) * sizeof *L);
 		return n ? 1 : 0;
 	}
-	size_t m = 0;
-	for (size_t k = 0; k < n; k++) {
-		uint32_t g = f_subst(c, L[k].f, i, r);
-		if (g == F_FALSE)
-			continue;
-		next[m++] = (struct live){ L[k].rule, g };
-		if (g == F_TRUE)
-			break;
-	}
-	return m;
+	return subst_list(c, L, n, i, r, next);
 }
 
 /* build() over two lists of live rules: a leaf once both are resolved. */
