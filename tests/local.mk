@@ -17,6 +17,7 @@ include $(srcdir)/tests/unit/lead.mk
 include $(srcdir)/tests/unit/diag.mk
 include $(srcdir)/tests/unit/rules.mk
 include $(srcdir)/tests/unit/intake.mk
+include $(srcdir)/tests/unit/store.mk
 include $(srcdir)/tests/rules/fmt.mk
 include $(srcdir)/tests/rules/diff.mk
 include $(srcdir)/tests/rules/golden.mk

@@ -42,10 +42,10 @@ static struct store *open_store(void)
 		        : "LEADROUTE_DB is not set: name the SQLite file leads are stored in");
 		return NULL;
 	}
-	char *sync = getenv("LEADROUTE_SYNC");
-	struct store *s = store_open(db, sync && strcmp(sync, "normal") == 0 ? STORE_SYNC_NORMAL
-	                                                                     : STORE_SYNC_FULL,
-	                             err, sizeof err);
+	enum store_sync sync;
+	struct store *s = NULL;
+	if (config_sync_parse(getenv("LEADROUTE_SYNC"), &sync, err, sizeof err) == 0)
+		s = store_open(db, sync, err, sizeof err);
 	if (!s)
 		fprintf(stderr, "leadroute: %s\n", err);
 	free(db);

@@ -96,10 +96,25 @@ static int get_str(const char *name, const char *def, char **out, char *err, siz
 	return 0;
 }
 
+int config_sync_parse(const char *v, enum store_sync *out, char *err, size_t errlen)
+{
+	if (!v || strcmp(v, "group") == 0)
+		*out = STORE_SYNC_GROUP;
+	else if (strcmp(v, "full") == 0)
+		*out = STORE_SYNC_FULL;
+	else if (strcmp(v, "normal") == 0)
+		*out = STORE_SYNC_NORMAL;
+	else {
+		snprintf(err, errlen, "LEADROUTE_SYNC must be group, full or normal, not '%.40s'", v);
+		return -1;
+	}
+	return 0;
+}
+
 int config_load(struct config *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
-	int64_t max_body, min_seconds, rate;
+	int64_t max_body, min_seconds, rate, dry_run;
 	char *secret = NULL, *sync = NULL;
 	if (get_str("LEADROUTE_RULES", NULL, &c->rules, err, errlen) ||
 	    get_str("LEADROUTE_DB", NULL, &c->db, err, errlen) ||
@@ -107,15 +122,17 @@ int config_load(struct config *c, char *err, size_t errlen)
 	    get_str("LEADROUTE_WWW", PKGDATADIR "/www", &c->www, err, errlen) ||
 	    get_str("LEADROUTE_SECRET", NULL, &secret, err, errlen) ||
 	    get_str("LEADROUTE_SPAM_HONEYPOT", "hp_website2", &c->honeypot, err, errlen) ||
-	    get_str("LEADROUTE_SYNC", "full", &sync, err, errlen) ||
+	    get_str("LEADROUTE_SYNC", "group", &sync, err, errlen) ||
 	    get_str("LEADROUTE_LOG", NULL, &c->log_file, err, errlen) ||
 	    get_int("LEADROUTE_MAX_BODY", 65536, 1024, 16 * 1024 * 1024, &max_body, err, errlen) ||
 	    get_int("LEADROUTE_SPAM_MIN_SECONDS", 3, 0, 3600, &min_seconds, err, errlen) ||
-	    get_int("LEADROUTE_RATE_LIMIT", 10, 0, 100000, &rate, err, errlen))
+	    get_int("LEADROUTE_RATE_LIMIT", 10, 0, 100000, &rate, err, errlen) ||
+	    get_int("LEADROUTE_DRY_RUN", 0, 0, 1, &dry_run, err, errlen))
 		goto fail;
 	c->max_body = (size_t)max_body;
 	c->min_seconds = min_seconds;
 	c->rate_limit = rate;
+	c->dry_run = dry_run == 1;
 	if (!c->rules) {
 		snprintf(err, errlen, "LEADROUTE_RULES is not set: name the .routes file to route with");
 		goto fail;
@@ -129,14 +146,8 @@ int config_load(struct config *c, char *err, size_t errlen)
 		         c->crm);
 		goto fail;
 	}
-	if (strcmp(sync, "full") == 0) {
-		c->sync = STORE_SYNC_FULL;
-	} else if (strcmp(sync, "normal") == 0) {
-		c->sync = STORE_SYNC_NORMAL;
-	} else {
-		snprintf(err, errlen, "LEADROUTE_SYNC must be full or normal, not '%.40s'", sync);
+	if (config_sync_parse(sync, &c->sync, err, errlen) != 0)
 		goto fail;
-	}
 	if (secret) {
 		c->secret_len = strlen(secret);
 		c->secret = (unsigned char *)secret;

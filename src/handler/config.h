@@ -20,14 +20,15 @@ struct config {
 	char *rules;            /* LEADROUTE_RULES: the .routes file */
 	char *db;               /* LEADROUTE_DB: the SQLite file */
 	char *crm;              /* LEADROUTE_CRM: local (default) */
-	char *www;              /* LEADROUTE_WWW: templates (index.html, form-422.html) */
+	char *www;              /* LEADROUTE_WWW: folder of the form template, index.html */
 	unsigned char *secret;  /* LEADROUTE_SECRET: signs form tokens */
 	size_t secret_len;
 	size_t max_body;        /* LEADROUTE_MAX_BODY: bytes, default 65536 */
 	char *honeypot;         /* LEADROUTE_SPAM_HONEYPOT: field name; "" disables */
 	int64_t min_seconds;    /* LEADROUTE_SPAM_MIN_SECONDS: 0 disables */
 	int64_t rate_limit;     /* LEADROUTE_RATE_LIMIT: per minute per address; 0 disables */
-	enum store_sync sync;   /* LEADROUTE_SYNC: full (default) or normal */
+	enum store_sync sync;   /* LEADROUTE_SYNC: group (default), full or normal */
+	bool dry_run;           /* LEADROUTE_DRY_RUN=1: route and answer, write nothing */
 	char *log_file;         /* LEADROUTE_LOG: where diagnostics go; default stderr */
 };
 
@@ -35,6 +36,10 @@ struct config {
  * variable.  Caller frees with config_free. */
 int config_load(struct config *c, char *err, size_t errlen);
 void config_free(struct config *c);
+
+/* LEADROUTE_SYNC's value (NULL: the default, group) as a store_sync.
+ * Returns 0, or -1 with err naming the bad value. */
+int config_sync_parse(const char *v, enum store_sync *out, char *err, size_t errlen);
 
 /* One setting with its _FILE variant: a new string (caller frees), NULL
  * when neither is set, or NULL with err filled when the file is unusable. */

@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "store/groupsync.h"
 #include "util/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -29,7 +30,9 @@ static int64_t wall_ms(void)
 
 struct store {
 	sqlite3 *db;
+	struct groupsync *gs;   /* STORE_SYNC_GROUP only */
 	bool in_tx;
+	bool queued;            /* holding groupsync's writer lock */
 	char err[512];
 	/* strings of the last store_account_get */
 	char *acc[5];
@@ -155,10 +158,21 @@ struct store *store_open(const char *path, enum store_sync sync, char *err, size
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/* group mode commits with NORMAL and flushes the WAL itself */
 	const char *pragmas = sync == STORE_SYNC_FULL
 		? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
 		: "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
-	if (exec(s, pragmas, "cannot set up the database") != 0 || migrate(s) != 0) {
+	if (exec(s, pragmas, "cannot set up the database") != 0) {
+		snprintf(err, errlen, "database '%s': %s", path, s->err);
+		store_close(s);
+		return NULL;
+	}
+	if (sync == STORE_SYNC_GROUP && !(s->gs = groupsync_open(path, s->err, sizeof s->err))) {
+		snprintf(err, errlen, "database '%s': %s", path, s->err);
+		store_close(s);
+		return NULL;
+	}
+	if (migrate(s) != 0) {
 		snprintf(err, errlen, "database '%s': %s", path, s->err);
 		store_close(s);
 		return NULL;
@@ -172,16 +186,52 @@ void store_close(struct store *s)
 		return;
 	store_rollback(s);
 	sqlite3_close(s->db);
+	groupsync_close(s->gs);
 	for (int i = 0; i < 5; i++)
 		free(s->acc[i]);
 	free(s);
 }
 
+static void writer_unlock(struct store *s)
+{
+	if (s->queued)
+		groupsync_writer_unlock(s->gs);
+	s->queued = false;
+}
+
 int store_begin(struct store *s)
 {
-	if (exec(s, "BEGIN IMMEDIATE", "cannot start a transaction") != 0)
+	if (s->gs && !s->queued) {
+		if (groupsync_writer_lock(s->gs, s->err, sizeof s->err) != 0)
+			return -1;
+		s->queued = true;
+	}
+	if (exec(s, "BEGIN IMMEDIATE", "cannot start a transaction") != 0) {
+		writer_unlock(s);
 		return -1;
+	}
 	s->in_tx = true;
+	return 0;
+}
+
+/* groupsync's flush: fsync the WAL through SQLite's own handle (opening
+ * and closing another descriptor on the database's files can drop SQLite's
+ * POSIX locks). */
+static int flush_wal(void *ctx, char *err, size_t errlen)
+{
+	struct store *s = ctx;
+	sqlite3_file *wal = NULL;
+	int rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	if (rc != SQLITE_OK || !wal || !wal->pMethods) {
+		snprintf(err, errlen, "group commit: no WAL file to flush (%s)", sqlite3_errstr(rc));
+		return -1;
+	}
+	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "group commit: the WAL did not reach the disk (%s); "
+		         "the commit is not durable", sqlite3_errstr(rc));
+		return -1;
+	}
 	return 0;
 }
 
@@ -192,6 +242,9 @@ int store_commit(struct store *s)
 		return -1;
 	}
 	s->in_tx = false;
+	writer_unlock(s);
+	if (s->gs && groupsync_wait(s->gs, flush_wal, s, s->err, sizeof s->err) != 0)
+		return -1;
 	return 0;
 }
 
@@ -200,6 +253,7 @@ void store_rollback(struct store *s)
 	if (s->in_tx || !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_tx = false;
+	writer_unlock(s);
 }
 
 /* Prepare sql and bind the arguments described by types: 't' text (NULL

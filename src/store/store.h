@@ -25,7 +25,13 @@
 
 struct store;
 
-enum store_sync { STORE_SYNC_FULL, STORE_SYNC_NORMAL };
+/* How a commit reaches the disk.  FULL: SQLite fsyncs the WAL inside every
+ * commit, holding the write lock.  GROUP: as durable (store_commit returns
+ * only once an fsync covering the commit has finished) but the fsync runs
+ * outside the write lock and one covers the commits of every process that
+ * wrote before it (src/store/groupsync.h).  NORMAL: commits survive a
+ * crash of the process but not of the machine. */
+enum store_sync { STORE_SYNC_FULL, STORE_SYNC_GROUP, STORE_SYNC_NORMAL };
 
 /* Open (creating and migrating as needed) the database at path.  Returns
  * NULL and fills err when it cannot. */

@@ -9,3 +9,4 @@ TESTS += tests/unit/test_assign
 tests_unit_test_assign_SOURCES = tests/unit/test_assign.c
 tests_unit_test_assign_CFLAGS = $(LR_UNIT_CFLAGS)
 tests_unit_test_assign_LDADD = $(LR_UNIT_LIBS)
+
