@@ -20,6 +20,7 @@
 
 #include "assign/assign.h"
 #include "intake/body.h"
+#include "intake/idem.h"
 #include "intake/token.h"
 #include "lead/lead.h"
 #include "rules/route.h"
@@ -473,17 +474,6 @@ static bool wants_json(const struct request *req, enum body_kind kind)
 	return kind == BODY_JSON || (req->accept && strstr(req->accept, "application/json"));
 }
 
-static bool idem_key_ok(const char *k)
-{
-	size_t n = strlen(k);
-	if (n < 8 || n > 128)
-		return false;
-	for (; *k; k++)
-		if (!isalnum((unsigned char)*k) && *k != '-' && *k != '_')
-			return false;
-	return true;
-}
-
 /* Answer from a stored response JSON {lead_id, queue, owner, outcome,
  * redirect}: 200 JSON for fetch, 303 to redirect for a form post. */
 static void respond_lead(struct response *r, bool json, const char *response_json)
@@ -612,6 +602,66 @@ static const char *spam_check(struct app *a, const struct request *req, const st
 	return NULL;
 }
 
+/* A submission whose idempotency key is already stored: the same payload
+ * (a double click, a retry) gets the first answer again; a different one
+ * is refused with 422, and the re-shown form carries a fresh key so that
+ * sending it again makes a new lead.  Leads stored before fingerprints
+ * were kept (NULL) replay. */
+static void answer_repeat(struct app *a, const struct request *req, struct response *r,
+                          struct lead *l, bool json, const char *stored,
+                          const char *stored_fp, const char *fp)
+{
+	if (!stored_fp || strcmp(stored_fp, fp) == 0) {
+		respond_lead(r, json, stored);
+		return;
+	}
+	if (!a->cfg.dry_run && (store_begin(a->store) != 0 ||
+	    store_event(a->store, NULL, "idempotency_key_reused", req->now_ms, NULL) != 0 ||
+	    store_commit(a->store) != 0)) {
+		store_rollback(a->store);
+		logf_(a, "idempotency_key_reused event not stored: %s", store_error(a->store));
+	}
+	struct lead_errors errs = {0};
+	lead_errors_add(&errs, "idempotency_key", json
+	                ? "this idempotency key was already used for a different submission"
+	                : "This form was already sent with other details. Send it again to "
+	                  "send these details as a new request.");
+	char fresh[37];
+	new_idem_key(fresh);
+	lead_set(l, "idempotency_key", fresh);
+	reshow_form(a, req, r, l, &errs, json);
+	lead_errors_free(&errs);
+}
+
+/* LEADROUTE_DRY_RUN: the answer the route gives, with no member chosen
+ * (rotation is state) and nothing written; a scheduler outcome goes to the
+ * first scheduler among the queue's members. */
+static void answer_dry_run(struct response *r, bool json, const struct program *p,
+                           const struct route *rt)
+{
+	static const char *const outs[] = { "confirm", "scheduler", "page" };
+	const struct queue *q = !rt->drop && rt->queue_id >= 0 ? &p->queues[rt->queue_id] : NULL;
+	char redirect[2048] = "/confirm";
+	if (rt->outcome == OUT_PAGE && rt->page)
+		snprintf(redirect, sizeof redirect, "/%s", rt->page);
+	for (size_t m = 0; q && rt->outcome == OUT_SCHEDULER && m < q->n_members; m++)
+		if (q->members[m].scheduler) {
+			snprintf(redirect, sizeof redirect, "%s", q->members[m].scheduler);
+			break;
+		}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "lead_id", NULL);
+	json_object_object_add(o, "queue", rt->drop ? json_object_new_string("drop")
+	                       : q ? json_object_new_string(q->name) : NULL);
+	json_object_object_add(o, "owner", rt->owner ? json_object_new_string(rt->owner) : NULL);
+	json_object_object_add(o, "outcome", json_object_new_string(outs[rt->outcome]));
+	json_object_object_add(o, "redirect", json_object_new_string(redirect));
+	json_object_object_add(o, "dry_run", json_object_new_boolean(1));
+	respond_lead(r, json, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 static void handle_lead(struct app *a, const struct request *req, struct response *r)
 {
 	if (strcmp(req->method, "POST") != 0) {
@@ -645,18 +695,29 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		return;
 	}
 	/* idempotency: the header wins over the hidden field */
-	const char *idem = req->idempotency_key && req->idempotency_key[0]
-	                 ? req->idempotency_key : lead_get(&l, "idempotency_key");
-	if (idem && idem[0] && !idem_key_ok(idem)) {
-		respond_error(r, json, 400, "bad idempotency key: 8 to 128 letters, digits, '-' or '_'");
-		lead_free(&l);
-		return;
+	const char *idem_in = req->idempotency_key && req->idempotency_key[0]
+	                    ? req->idempotency_key : lead_get(&l, "idempotency_key");
+	char idem_buf[IDEM_KEY_MAX + 1], fp[IDEM_FINGERPRINT_LEN + 1] = "";
+	const char *idem = NULL;
+	if (idem_in && idem_in[0]) {
+		if (!idem_key_parse(idem_in, idem_buf)) {
+			respond_error(r, json, 400,
+			              "bad idempotency key: 8 to 128 letters, digits, '-' or '_'");
+			lead_free(&l);
+			return;
+		}
+		const char *const skip[] = { "idempotency_key", "form_token", a->cfg.honeypot, NULL };
+		if (idem_fingerprint(&l, skip, fp) != 0) {
+			logf_(a, "cannot fingerprint a submission (SHA-256 failed)");
+			respond_error(r, json, 503, "cannot take leads right now; please try again");
+			lead_free(&l);
+			return;
+		}
+		idem = idem_buf;
 	}
-	if (idem && !idem[0])
-		idem = NULL;
 	if (idem) {
-		char *stored = NULL;
-		int found = store_idem_lookup(a->store, idem, &stored);
+		char *stored = NULL, *stored_fp = NULL;
+		int found = store_idem_lookup(a->store, idem, &stored, &stored_fp);
 		if (found < 0) {
 			logf_(a, "%s", store_error(a->store));
 			respond_error(r, json, 503, "cannot take leads right now; please try again");
@@ -664,8 +725,9 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 			return;
 		}
 		if (found == 1) {
-			respond_lead(r, json, stored);
+			answer_repeat(a, req, r, &l, json, stored, stored_fp, fp);
 			free(stored);
+			free(stored_fp);
 			lead_free(&l);
 			return;
 		}
@@ -699,7 +761,7 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		lead_errors_add(&errs, "email", "enter your work email address");
 	/* the rate limit counts well-formed submissions only: a buyer fixing
 	 * a typo is not flooding us */
-	if (!errs.n && a->cfg.rate_limit > 0 && req->remote_addr) {
+	if (!errs.n && a->cfg.rate_limit > 0 && req->remote_addr && !a->cfg.dry_run) {
 		int64_t n = -1;
 		if (store_begin(a->store) == 0) {
 			n = store_rate_hit(a->store, req->remote_addr, req->now_ms, RATE_WINDOW_MS);
@@ -729,10 +791,10 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		for (size_t i = 0; i < errs.n; i++)
 			json_object_array_add(fields, json_object_new_string(errs.v[i].field));
 		json_object_object_add(ev, "fields", fields);
-		if (store_begin(a->store) != 0 ||
+		if (!a->cfg.dry_run && (store_begin(a->store) != 0 ||
 		    store_event(a->store, NULL, "validation_failed", req->now_ms,
 		                json_object_to_json_string(ev)) != 0 ||
-		    store_commit(a->store) != 0) {
+		    store_commit(a->store) != 0)) {
 			store_rollback(a->store);
 			logf_(a, "validation_failed event not stored: %s", store_error(a->store));
 		}
@@ -747,6 +809,13 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	uint32_t rule = tree_eval(a->rules->tree, &lf.facts);
 	struct route rt;
 	route_resolve(p, rule, &lf.facts, &rt);
+	if (a->cfg.dry_run) {
+		answer_dry_run(r, json, p, &rt);
+		lead_facts_free(&lf);
+		lead_errors_free(&errs);
+		lead_free(&l);
+		return;
+	}
 	struct store_lead sl = {0};
 	store_lead_new_id(sl.id);
 	sl.created_ms = req->now_ms;
@@ -756,6 +825,7 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	sl.fields_json = fields;
 	sl.rule_line = rule == TREE_NO_RULE ? 0 : p->rules[rule].loc.line;
 	sl.idem_key = idem;
+	sl.idem_fingerprint = idem ? fp : NULL;
 	sl.remote_addr = req->remote_addr;
 	static const char *const outs[] = { "confirm", "scheduler", "page" };
 	sl.outcome = outs[rt.outcome];
@@ -816,11 +886,12 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		rc = store_commit(a->store);
 	else
 		store_rollback(a->store);
-	char *first = NULL;
-	if (rc != 0 && idem && store_idem_lookup(a->store, idem, &first) == 1) {
+	char *first = NULL, *first_fp = NULL;
+	if (rc != 0 && idem && store_idem_lookup(a->store, idem, &first, &first_fp) == 1) {
 		/* the same key committed by another process a moment ago */
-		respond_lead(r, json, first);
+		answer_repeat(a, req, r, &l, json, first, first_fp, fp);
 		free(first);
+		free(first_fp);
 	} else if (rc != 0) {
 		logf_(a, "lead not stored: %s", aerr[0] ? aerr : store_error(a->store));
 		respond_error(r, json, 503, "we could not save your request; please try again");

@@ -91,6 +91,9 @@ static const char *const migrations[] = {
 	/* 2: the embedded CRM of record */
 	"CREATE TABLE crm_local (lead_id TEXT PRIMARY KEY, record TEXT NOT NULL,"
 	"  written_ms INTEGER NOT NULL);",
+	/* 3: the payload fingerprint of an idempotency key (NULL for leads
+	 * stored before: their key replays without a check) */
+	"ALTER TABLE leads ADD COLUMN idem_fingerprint TEXT;",
 };
 
 /* Bring the schema up to date.  The version is read inside a write
@@ -327,27 +330,31 @@ int store_lead_insert(struct store *s, const struct store_lead *l)
 	const char *what = "cannot store the lead";
 	sqlite3_stmt *st = prep(s, what,
 		"INSERT INTO leads (id, created_ms, email, domain, fields, status, queue, member,"
-		" owner, outcome, redirect, rule_line, idem_key, response, remote_addr)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		"titttttttttnttt", l->id, l->created_ms, l->email, l->domain, l->fields_json,
+		" owner, outcome, redirect, rule_line, idem_key, idem_fingerprint, response,"
+		" remote_addr) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		"titttttttttntttt", l->id, l->created_ms, l->email, l->domain, l->fields_json,
 		l->status, l->queue, l->member, l->owner, l->outcome, l->redirect, l->rule_line,
-		l->idem_key, l->response_json, l->remote_addr);
+		l->idem_key, l->idem_fingerprint, l->response_json, l->remote_addr);
 	return run(s, st, what);
 }
 
-int store_idem_lookup(struct store *s, const char *key, char **response_json)
+int store_idem_lookup(struct store *s, const char *key, char **response_json,
+                      char **fingerprint)
 {
-	sqlite3_stmt *st = prep(s, "cannot look up the idempotency key",
-	                        "SELECT response FROM leads WHERE idem_key = ?", "t", key);
+	const char *what = "cannot look up the idempotency key";
+	sqlite3_stmt *st = prep(s, what, "SELECT response, idem_fingerprint FROM leads"
+	                        " WHERE idem_key = ?", "t", key);
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st), found = 0;
 	if (rc == SQLITE_ROW) {
 		const unsigned char *r = sqlite3_column_text(st, 0);
+		const unsigned char *f = sqlite3_column_text(st, 1);
 		*response_json = xstrdup(r ? (const char *)r : "");
+		*fingerprint = f ? xstrdup((const char *)f) : NULL;
 		found = 1;
 	} else if (rc != SQLITE_DONE) {
-		found = fail(s, "cannot look up the idempotency key");
+		found = fail(s, what);
 	}
 	sqlite3_finalize(st);
 	return found;

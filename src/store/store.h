@@ -54,15 +54,19 @@ struct store_lead {
 	const char *queue, *member, *owner, *outcome, *redirect;
 	int rule_line;          /* 0: none */
 	const char *idem_key;   /* NULL: none */
+	const char *idem_fingerprint; /* the payload's (intake/idem.h); NULL with no key */
 	const char *response_json; /* the answer given, replayed for the same key */
 	const char *remote_addr;
 };
 
 void store_lead_new_id(char id[37]);
 int store_lead_insert(struct store *s, const struct store_lead *l);
-/* The stored answer for an idempotency key: 1 and *response_json (caller
- * frees) when the key is known, 0 when not, -1 on error. */
-int store_idem_lookup(struct store *s, const char *key, char **response_json);
+/* The stored answer for an idempotency key: 1 with *response_json and
+ * *fingerprint (caller frees both; the fingerprint is NULL for a lead
+ * stored before fingerprints were kept) when the key is known, 0 when
+ * not, -1 on error. */
+int store_idem_lookup(struct store *s, const char *key, char **response_json,
+                      char **fingerprint);
 
 /* One row per lead for `leadroute leads list`. */
 struct store_lead_row {

@@ -12,7 +12,10 @@
  *   2. as one form component (body_url_decode into a small buffer): the
  *      length returned fits the buffer and matches the bytes written;
  *   3. as a C string (up to the first NUL): body_kind_of, which must
- *      return one of its three values.
+ *      return one of its three values, and idem_key_parse, whose accepted
+ *      key must be 8 to IDEM_KEY_MAX safe characters;
+ *   4. a parsed lead's fingerprint (idem_fingerprint) is 64 hex digits and
+ *      the same when the fields come in reverse order.
  * Must never trust body.c's own UTF-8 check: the one here is written
  * separately, decoding code points.
  */
@@ -27,6 +30,7 @@
 
 #include "fuzz.h"
 #include "intake/body.h"
+#include "intake/idem.h"
 
 /* UTF-8 by decoding: the shortest form, no surrogates, at most U+10FFFF. */
 static bool valid_utf8(const char *str)
@@ -94,6 +98,23 @@ static void check_err(const char *err, const char *what)
 		           (unsigned char)*p);
 }
 
+static void check_fingerprint(const struct lead *l, const char *what)
+{
+	const char *const skip[] = { "idempotency_key", "form_token", NULL };
+	char a[IDEM_FINGERPRINT_LEN + 1], b[IDEM_FINGERPRINT_LEN + 1];
+	FUZZ_CHECK(idem_fingerprint(l, skip, a) == 0, "%s: no fingerprint", what);
+	FUZZ_CHECK(strlen(a) == IDEM_FINGERPRINT_LEN &&
+	           strspn(a, "0123456789abcdef") == IDEM_FINGERPRINT_LEN,
+	           "%s: fingerprint \"%s\"", what, a);
+	struct lead r;
+	lead_init(&r);
+	for (size_t i = l->n; i-- > 0;)
+		lead_set(&r, l->kv[i].name, l->kv[i].value);
+	FUZZ_CHECK(idem_fingerprint(&r, skip, b) == 0 && strcmp(a, b) == 0,
+	           "%s: the fingerprint depends on field order", what);
+	lead_free(&r);
+}
+
 /* Non-empty '&'-separated pairs in a form body. */
 static size_t form_pairs(const uint8_t *data, size_t size)
 {
@@ -126,6 +147,7 @@ static void parse(const uint8_t *data, size_t size, bool json)
 		if (!json)
 			FUZZ_CHECK(l.n == form_pairs(data, size), "%s: %zu pairs gave %zu fields",
 			           what, form_pairs(data, size), l.n);
+		check_fingerprint(&l, what);
 		break;
 	case BODY_BAD:
 	case BODY_TOO_MANY:
@@ -161,6 +183,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum body_kind k = body_kind_of(s);
 	FUZZ_CHECK(k == BODY_FORM || k == BODY_JSON || k == BODY_UNSUPPORTED,
 	           "body_kind_of returned %d", (int)k);
+	char key[IDEM_KEY_MAX + 1];
+	if (idem_key_parse(s, key)) {
+		size_t kl = strlen(key);
+		FUZZ_CHECK(kl >= 8 && kl <= IDEM_KEY_MAX &&
+		           strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                       "0123456789-_") == kl, "idem_key_parse accepted \"%s\"", key);
+	}
 	free(s);
 	return 0;
 }

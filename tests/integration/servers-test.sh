@@ -133,6 +133,27 @@ suite() {
 	check "$id: a double-submitted form (hidden key) answers 303 twice to one place" \
 		eval '[ "$CODE" = 303 ] && [ "$LOC" = "$loc1" ]'
 	check "$id: ... and stores one lead" test "$(sql "SELECT count(*) FROM leads WHERE idem_key = '$key'")" = 1
+	# the same key with other details: refused (draft-ietf-httpapi-idempotency-
+	# key-header), the form again with a fresh key; sending that stores it
+	post /lead "$FORM" "email=$id-dbl%40bigco2.example&company=Other+Co&idempotency_key=$key"
+	check "$id: the same hidden key with other details: 422 with the form and a message" \
+		eval '[ "$CODE" = 422 ] && grep -q "already sent with other details" <<<"$BODY_OUT" && grep -q "value=\"Other Co\"" <<<"$BODY_OUT"'
+	local fresh
+	fresh=$(sed -n 's/.*name="idempotency_key" value="\([0-9a-f-]*\)".*/\1/p' <<<"$BODY_OUT" | head -n 1)
+	check "$id: ... the re-shown form carries a new key" eval '[ -n "$fresh" ] && [ "$fresh" != "$key" ]'
+	check "$id: ... and nothing was stored" test "$(sql "SELECT count(*) FROM leads WHERE email = '$id-dbl@bigco2.example'")" = 1
+	post /lead "$FORM" "email=$id-dbl%40bigco2.example&company=Other+Co&idempotency_key=$fresh"
+	check "$id: ... sending it again stores the new details (got $CODE)" \
+		eval '[ "$CODE" = 303 ] && [ "$(sql "SELECT count(*) FROM leads WHERE email = '"'"'$id-dbl@bigco2.example'"'"'")" = 2 ]'
+	key=$id-json-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
+	post /lead application/json "{\"email\":\"$id-j1@nobody.example\",\"country\":\"DE\"}" -H "Idempotency-Key: \"$key\""
+	check "$id: a quoted Idempotency-Key (RFC 8941 string) is taken (got $CODE)" test "$CODE" = 200
+	post /lead application/json "{\"country\":\"DE\",\"email\":\"$id-j1@nobody.example\"}" -H "Idempotency-Key: $key"
+	check "$id: ... the same fields in another order, key unquoted: the first answer" test "$CODE" = 200
+	post /lead application/json "{\"email\":\"$id-j1@nobody.example\",\"country\":\"FR\"}" -H "Idempotency-Key: $key"
+	check "$id: ... another country under that key: 422 {errors: {idempotency_key}}" \
+		eval '[ "$CODE" = 422 ] && jq -e ".errors.idempotency_key" <<<"$BODY_OUT" >/dev/null'
+	check "$id: ... one lead under that key" test "$(sql "SELECT count(*) FROM leads WHERE idem_key = '$key'")" = 1
 
 	# a lead that does not validate: 422, the form again, nothing stored
 	n=$(sql 'SELECT count(*) FROM leads')
