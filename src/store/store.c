@@ -20,6 +20,7 @@
 #include "util/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 10000
+#define STMT_CACHE 48
 
 static int64_t wall_ms(void)
 {
@@ -34,6 +35,7 @@ struct store {
 	bool in_tx;
 	bool queued;            /* holding groupsync's writer lock */
 	char err[512];
+	struct stmt_slot { const char *sql; sqlite3_stmt *st; } stmts[STMT_CACHE];
 	/* strings of the last store_account_get */
 	char *acc[5];
 };
@@ -188,6 +190,8 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	store_rollback(s);
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(s->stmts[i].st);
 	sqlite3_close(s->db);
 	groupsync_close(s->gs);
 	for (int i = 0; i < 5; i++)
@@ -259,16 +263,50 @@ void store_rollback(struct store *s)
 	writer_unlock(s);
 }
 
+/* Prepared statements are kept per connection, keyed by the address of
+ * their SQL text: every caller passes a string literal.  One that is in use
+ * (a nested call with the same SQL) or does not fit gets a statement of its
+ * own, finalized by release. */
+static sqlite3_stmt *cached(struct store *s, const char *sql)
+{
+	struct stmt_slot *free_slot = NULL;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		if (s->stmts[i].sql == sql && !sqlite3_stmt_busy(s->stmts[i].st))
+			return s->stmts[i].st;
+		if (!s->stmts[i].sql && !free_slot)
+			free_slot = &s->stmts[i];
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v3(s->db, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, &st,
+	                       NULL) != SQLITE_OK)
+		return NULL;
+	if (free_slot)
+		*free_slot = (struct stmt_slot){ sql, st };
+	return st;
+}
+
+/* Done with a statement from prep: reset a cached one for its next use,
+ * finalize one of its own. */
+static void release(struct store *s, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		if (s->stmts[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
 /* Prepare sql and bind the arguments described by types: 't' text (NULL
  * allowed), 'i' int64, 'n' int.  Returns NULL with the error set. */
 static sqlite3_stmt *prep(struct store *s, const char *what, const char *sql,
                           const char *types, ...)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fail(s, what);
-		return NULL;
-	}
+	sqlite3_stmt *st = cached(s, sql);
+	if (!st)
+		return fail(s, what), NULL;
 	va_list ap;
 	va_start(ap, types);
 	int rc = SQLITE_OK;
@@ -291,7 +329,7 @@ static sqlite3_stmt *prep(struct store *s, const char *what, const char *sql,
 	va_end(ap);
 	if (rc != SQLITE_OK) {
 		fail(s, what);
-		sqlite3_finalize(st);
+		release(s, st);
 		return NULL;
 	}
 	return st;
@@ -303,7 +341,7 @@ static int run(struct store *s, sqlite3_stmt *st, const char *what)
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return fail(s, what);
 	return 0;
@@ -356,7 +394,7 @@ int store_idem_lookup(struct store *s, const char *key, char **response_json,
 	} else if (rc != SQLITE_DONE) {
 		found = fail(s, what);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return found;
 }
 
@@ -385,7 +423,7 @@ int store_leads_each(struct store *s, int limit, store_lead_fn fn, void *ctx)
 	}
 	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = fail(s, "cannot list leads");
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -406,7 +444,7 @@ static int64_t count_query(struct store *s, const char *what, sqlite3_stmt *st)
 		n = sqlite3_column_int64(st, 0);
 	else
 		fail(s, what);
-	sqlite3_finalize(st);
+	release(s, st);
 	return n;
 }
 
@@ -428,7 +466,7 @@ int store_event_counts(struct store *s, store_count_fn fn, void *ctx)
 		ret = fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = fail(s, "cannot count events");
-	sqlite3_finalize(st);
+	release(s, st);
 	return ret;
 }
 
@@ -466,7 +504,7 @@ int store_outbox_next(struct store *s, int64_t now_ms, struct store_outbox_row *
 	} else if (rc != SQLITE_DONE) {
 		found = fail(s, what);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return found;
 }
 
@@ -506,7 +544,7 @@ int store_rotation_pick(struct store *s, const char *queue, const struct store_m
 		}
 		int rc = sqlite3_step(st);
 		cur[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_finalize(st);
+		release(s, st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 			free(cur);
 			return fail(s, what);
@@ -594,7 +632,7 @@ int store_account_get(struct store *s, const char *domain, struct store_account 
 	} else if (rc != SQLITE_DONE) {
 		found = fail(s, what);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return found;
 }
 
