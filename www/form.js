@@ -1,6 +1,7 @@
-/* form.js - progressive enhancement of the Acme lead form (index.html and
- * the server's form-422.html).  The form works without it: a plain POST to
- * /lead answers 303 (outcome page) or 422 (form-422.html with messages).
+/* form.js - progressive enhancement of the Acme lead form (index.html,
+ * which the server renders fresh at / and re-shows with messages on a 422).
+ * The form works without it: a plain POST to /lead answers 303 (outcome
+ * page) or 422 (the form again with a message next to each bad field).
  *
  * With it:
  *  - beacons: `form_view` on load, `form_start` on the first input, sent with

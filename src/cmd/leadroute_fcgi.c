@@ -9,12 +9,14 @@
  *   CGI          run once per request from the CGI environment and stdin
  * Each request is read in full (up to LEADROUTE_MAX_BODY, whatever
  * CONTENT_LENGTH says), handled by handler.c, and answered; SIGTERM lets the
- * request in flight finish and then exits.  Must never write a header value
- * that came from the request.
+ * request in flight finish and then exits 0 (see wait_for_work).  Must never
+ * write a header value that came from the request.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,94 @@ static void serve_one(struct app *a, const struct io *io)
 	buf_free(&body);
 }
 
+/* ---- stopping between requests ----
+ *
+ * The web server stops its handlers with SIGTERM (lighttpd kill-signal,
+ * mod_fcgid, systemd), and libfcgi's old graceful signal is SIGUSR1.
+ * libfcgi (Debian's 2.4.2) catches both itself, without SA_RESTART: a
+ * signal that arrives while the body is being read interrupts the read,
+ * libfcgi takes the EINTR for a broken stream, and the buyer gets a 400
+ * and loses the lead.  So the process blocks both signals all the time and
+ * opens them only while it waits for the next connection, in ppoll, which
+ * unblocks them atomically: a signal sent during a request waits until the
+ * answer is out (and the outbox delivered), then ends the loop; one sent
+ * while idle ends the wait at once; none is lost in between.  A connection
+ * still waiting in the listen queue when the loop ends is closed unanswered
+ * (the web server reports its backend gone); none is half answered.  The
+ * listening socket is non-blocking so that a process sharing it with
+ * others (spawn-fcgi -F N) never sleeps in accept, with the signals
+ * blocked, after another one took the connection. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void stop_signals_setup(sigset_t *waiting)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &stop, waiting);
+	sigdelset(waiting, SIGTERM);
+	sigdelset(waiting, SIGUSR1);
+}
+
+/* The stop signal that came, or 0.  One sent during a request stays
+ * pending (blocked) until it is looked for here: ppoll returns a ready
+ * connection without taking a pending signal, so it is looked for before
+ * the wait and after it. */
+static int stop_requested(void)
+{
+	if (stop_signal)
+		return stop_signal;
+	sigset_t pending;
+	if (sigpending(&pending) != 0)
+		return 0;
+	if (sigismember(&pending, SIGTERM))
+		return SIGTERM;
+	if (sigismember(&pending, SIGUSR1))
+		return SIGUSR1;
+	return 0;
+}
+
+/* Wait, with the stop signals open, until fd (the listening socket, or a
+ * connection the web server keeps open) is readable.  Returns 0 when
+ * there is work, -1 when a stop signal came (none is taken after it) or
+ * the wait failed. */
+static int wait_for_work(struct app *a, int fd, const sigset_t *waiting)
+{
+	for (;;) {
+		int n = 0, sig = stop_requested();
+		if (!sig) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			n = ppoll(&p, 1, NULL, waiting);
+			sig = stop_requested();
+		}
+		if (sig) {
+			fprintf(a->log, "leadroute: %s: exiting (no request in flight)\n",
+			        sig == SIGTERM ? "SIGTERM" : "SIGUSR1");
+			fflush(a->log);
+			return -1;
+		}
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR) {
+			fprintf(a->log, "leadroute: waiting for a connection: %s\n", strerror(errno));
+			fflush(a->log);
+			return -1;
+		}
+	}
+}
+
 /* A listen address that is a Unix socket path or loopback only. */
 static int check_listen(const char *addr)
 {
@@ -196,6 +286,17 @@ int main(int argc, char **argv)
 		}
 	}
 	bool cgi = !listen_addr && FCGX_IsCGI();
+	sigset_t waiting;
+	if (!cgi) {
+		/* before app_init: a stop signal during start-up waits for the loop */
+		stop_signals_setup(&waiting);
+		int fl = fcntl(sock, F_GETFL);
+		if (fl < 0 || fcntl(sock, F_SETFL, fl | O_NONBLOCK) != 0) {
+			fprintf(stderr, "leadroute.fcgi: cannot make the listening socket non-blocking: %s\n",
+			        strerror(errno));
+			return 1;
+		}
+	}
 	struct app a;
 	char err[1024];
 	if (app_init(&a, err, sizeof err) != 0) {
@@ -220,9 +321,15 @@ int main(int argc, char **argv)
 		app_free(&a);
 		return 1;
 	}
-	/* libfcgi's own SIGTERM/SIGUSR1 handlers mark shutdown; the accept that
-	 * follows the request in flight then returns and the loop ends */
-	while (FCGX_Accept_r(&fr) >= 0) {
+	/* the stop signals are blocked from here on except inside wait_for_work */
+	for (;;) {
+		if (wait_for_work(&a, fr.ipcFd >= 0 ? fr.ipcFd : sock, &waiting) != 0)
+			break;
+		int rc = FCGX_Accept_r(&fr);
+		if (rc == -EAGAIN || rc == -EINTR)
+			continue;   /* another process took the connection */
+		if (rc < 0)
+			break;
 		struct io io = { &fr, fr.envp };
 		serve_one(&a, &io);
 		FCGX_Finish_r(&fr);

@@ -24,6 +24,7 @@
 #include "intake/token.h"
 #include "lead/lead.h"
 #include "rules/route.h"
+#include "util/hmap.h"
 #include "util/xalloc.h"
 
 #define TOKEN_MAX_AGE (24 * 3600)
@@ -108,18 +109,54 @@ static struct ruleset *load_rules(struct app *a, char **problem)
 		if (!*problem)
 			*problem = xstrdup("the rules file has errors");
 	}
+	const struct source *read = rs ? rs->src : keep ? keep->src : NULL;
+	a->rules_text_hash = read ? hmap_hash(read->text, read->len) : 0;
 	diags_free(&d);
 	ruleset_free(keep);
 	return rs;
 }
 
-static bool rules_mtime(const char *path, struct timespec *ts)
+/* True when the file's bytes are not the ones last read (or cannot be
+ * read now: let the reload report that). */
+static bool rules_text_changed(struct app *a)
+{
+	char err[256];
+	struct source *src = source_read(a->cfg.rules, err, sizeof err);
+	if (!src)
+		return true;
+	bool changed = hmap_hash(src->text, src->len) != a->rules_text_hash;
+	source_free(src);
+	return changed;
+}
+
+/* What identifies one version of the rules file: a rename puts another
+ * inode there, an in-place rewrite changes the size or the time.  A file
+ * written within the last RULES_SETTLE_S seconds may still be changing
+ * within one tick of a coarse file-system clock, so it is looked at once
+ * more after that (app_reload_rules). */
+#define RULES_SETTLE_S 2
+
+static bool rules_stamp(const char *path, struct rules_stamp *out)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return false;
-	*ts = st.st_mtim;
+	*out = (struct rules_stamp){ st.st_mtim, st.st_size, st.st_ino, st.st_dev };
 	return true;
+}
+
+static bool stamp_equal(const struct rules_stamp *x, const struct rules_stamp *y)
+{
+	return x->mtime.tv_sec == y->mtime.tv_sec && x->mtime.tv_nsec == y->mtime.tv_nsec &&
+	       x->size == y->size && x->ino == y->ino && x->dev == y->dev;
+}
+
+/* When to look at the file again though its stamp is unchanged: once,
+ * after it has settled, if it was fresh when read; else never (0). */
+static time_t settle_deadline(const struct rules_stamp *st)
+{
+	time_t now = time(NULL);
+	return now - st->mtime.tv_sec < RULES_SETTLE_S ? st->mtime.tv_sec + RULES_SETTLE_S : 0;
 }
 
 int app_init(struct app *a, char *err, size_t errlen)
@@ -139,7 +176,8 @@ int app_init(struct app *a, char *err, size_t errlen)
 	}
 	if (refdata_load(&a->rd, err, errlen) != 0)
 		goto fail;
-	rules_mtime(a->cfg.rules, &a->rules_mtime);
+	if (rules_stamp(a->cfg.rules, &a->rules_stamp))
+		a->rules_recheck_at = settle_deadline(&a->rules_stamp);
 	a->rules = load_rules(a, NULL);
 	if (!a->rules) {
 		snprintf(err, errlen, "LEADROUTE_RULES: '%s' has errors (see the log); "
@@ -153,9 +191,6 @@ int app_init(struct app *a, char *err, size_t errlen)
 	snprintf(path, sizeof path, "%s/index.html", a->cfg.www);
 	if (!(a->form_html = read_file(path, err, errlen)))
 		goto fail;
-	snprintf(path, sizeof path, "%s/form-422.html", a->cfg.www);
-	if (!(a->form422_html = read_file(path, err, errlen)))
-		goto fail;
 	return 0;
 fail:
 	app_free(a);
@@ -168,7 +203,6 @@ void app_free(struct app *a)
 	store_close(a->store);
 	refdata_free(&a->rd);
 	free(a->form_html);
-	free(a->form422_html);
 	free(a->rules_problem);
 	if (a->log && a->log != stderr)
 		fclose(a->log);
@@ -178,19 +212,27 @@ void app_free(struct app *a)
 
 void app_reload_rules(struct app *a)
 {
-	struct timespec ts;
-	if (!rules_mtime(a->cfg.rules, &ts)) {
+	struct rules_stamp st;
+	if (!rules_stamp(a->cfg.rules, &st)) {
 		if (!a->rules_refused)
 			logf_(a, "cannot stat rules file '%s': %s; keeping the rules in use",
 			      a->cfg.rules, strerror(errno));
 		a->rules_refused = true;
 		free(a->rules_problem);
 		a->rules_problem = xstrdup("the rules file cannot be read");
+		/* whatever comes back, even the same file, is read again */
+		memset(&a->rules_stamp, 0, sizeof a->rules_stamp);
 		return;
 	}
-	if (ts.tv_sec == a->rules_mtime.tv_sec && ts.tv_nsec == a->rules_mtime.tv_nsec)
-		return;
-	a->rules_mtime = ts;
+	if (stamp_equal(&st, &a->rules_stamp)) {
+		if (!a->rules_recheck_at || time(NULL) < a->rules_recheck_at)
+			return;
+		a->rules_recheck_at = 0;
+		if (!rules_text_changed(a))
+			return;
+	}
+	a->rules_stamp = st;
+	a->rules_recheck_at = settle_deadline(&st);
 	struct ruleset *rs = load_rules(a, &a->rules_problem);
 	if (!rs) {
 		a->rules_refused = true;
@@ -264,13 +306,17 @@ static bool on_page(const char *field)
 	return false;
 }
 
-/* Render a template (www/README): {{form_token}}, {{idempotency_key}},
- * {{value:F}}, {{error:F}}, {{error:form}}, {{invalid:F}},
- * {{selected:F:V}}, {{checked:F:V}}; every substituted text is
- * HTML-escaped.  Unknown placeholders render empty. */
+/* Render the form template (www/README): {{form_token}},
+ * {{idempotency_key}}, {{value:F}}, {{error:F}}, {{error:form}},
+ * {{invalid:F}}, {{selected:F:V}}, {{checked:F:V}}, {{iferrors:TEXT}} and
+ * {{noerrors:TEXT}}.  Every substituted value or message is HTML-escaped;
+ * the TEXT of iferrors/noerrors is the template's own and goes out as it
+ * is, when there are (iferrors) or are not (noerrors) errors.  l and errs
+ * are NULL for the fresh form.  Unknown placeholders render empty. */
 static void render(struct buf *out, const char *tpl, const char *token, const char *idem,
                    const struct lead *l, const struct lead_errors *errs)
 {
+	const bool has_errors = errs && errs->n > 0;
 	const char *p = tpl;
 	for (;;) {
 		const char *open = strstr(p, "{{");
@@ -290,7 +336,11 @@ static void render(struct buf *out, const char *tpl, const char *token, const ch
 			kl = sizeof key - 1;
 		memcpy(key, open + 2, kl);
 		key[kl] = '\0';
-		if (strcmp(key, "form_token") == 0) {
+		if (strncmp(key, "iferrors:", 9) == 0 || strncmp(key, "noerrors:", 9) == 0) {
+			/* verbatim from the template, whatever its length */
+			if (has_errors == (key[0] == 'i'))
+				buf_add(out, open + 2 + 9, (size_t)(close - open - 2 - 9));
+		} else if (strcmp(key, "form_token") == 0) {
 			buf_add_html(out, token ? token : "");
 		} else if (strcmp(key, "idempotency_key") == 0) {
 			buf_add_html(out, idem ? idem : "");
@@ -325,7 +375,7 @@ static void render(struct buf *out, const char *tpl, const char *token, const ch
 				if (v && strcasecmp(v, eq + 1) == 0)
 					buf_adds(out, sel ? "selected" : "checked");
 			}
-		} else if (strcmp(key, "errors_summary") == 0 && errs && errs->n) {
+		} else if (strcmp(key, "errors_summary") == 0 && has_errors) {
 			buf_printf(out, "Please correct %zu field%s below.", errs->n,
 			           errs->n == 1 ? "" : "s");
 		}
@@ -550,7 +600,7 @@ static void reshow_form(struct app *a, const struct request *req, struct respons
 	const char *idem = lead_get(l, "idempotency_key");
 	r->status = 422;
 	r->content_type = "text/html; charset=utf-8";
-	render(&r->body, a->form422_html, token, idem, l, errs);
+	render(&r->body, a->form_html, token, idem, l, errs);
 }
 
 /* Spam answers like a success and routes nothing. */

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "handler/config.h"
 #include "lead/refdata.h"
@@ -33,12 +34,19 @@ struct app {
 	struct config cfg;
 	struct refdata rd;
 	struct ruleset *rules;      /* the tree being served */
-	struct timespec rules_mtime;
+	struct rules_stamp {        /* the version of the file being served */
+		struct timespec mtime;
+		off_t size;
+		ino_t ino;
+		dev_t dev;
+	} rules_stamp;
+	time_t rules_recheck_at;    /* read it once more then (0: no need) */
+	uint64_t rules_text_hash;   /* of the bytes last read, loaded or refused */
 	bool rules_refused;         /* the file changed and did not load */
 	char *rules_problem;        /* the refusal's first diagnostic, for /healthz */
 	struct store *store;
-	char *form_html;            /* www/index.html */
-	char *form422_html;         /* www/form-422.html */
+	char *form_html;            /* www/index.html: the form, fresh (GET /) and
+	                               re-shown with errors (422) */
 	FILE *log;                  /* diagnostics; stderr unless LEADROUTE_LOG */
 	uint64_t requests;
 };

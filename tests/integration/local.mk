@@ -15,3 +15,11 @@ EXTRA_DIST += tests/integration/servers-test.sh tests/integration/hostile-test.s
 	tests/integration/kill-test.sh tests/integration/lib.sh \
 	tests/integration/rawhttp.py tests/integration/loadclient.py \
 	deploy tools/run data/sample-accounts.csv www
+# sigterm-test.sh  SIGTERM to leadroute.fcgi --listen in the middle of a
+#                  request's body (FastCGI spoken directly, fcgiclient.py) and
+#                  to lighttpd while a slow client sends a lead (slowpost.py)
+# reload-test.sh   the rules file renamed over, rewritten in place, broken and
+#                  fixed under a running lighttpd: routing and /healthz follow
+TESTS += tests/integration/sigterm-test.sh tests/integration/reload-test.sh
+EXTRA_DIST += tests/integration/sigterm-test.sh tests/integration/reload-test.sh \
+	tests/integration/fcgiclient.py tests/integration/slowpost.py

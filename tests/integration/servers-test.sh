@@ -224,8 +224,10 @@ suite() {
 	check "$id: GET /style.css is text/css" test "$CODE" = 200 -a "${CTYPE%%;*}" = text/css
 	get /form.js
 	check "$id: GET /form.js is served" test "$CODE" = 200
-	get /form-422.html
-	check "$id: the 422 template is not served as a file ($CODE)" test "$CODE" = 403 -o "$CODE" = 404
+	get /README
+	check "$id: www/README is not served ($CODE)" test "$CODE" = 403 -o "$CODE" = 404
+	get /tools/gen-country-options.sh
+	check "$id: www/tools/ is not served ($CODE)" test "$CODE" = 403 -o "$CODE" = 404
 	get /nothing-here
 	check "$id: an unknown path is 404" test "$CODE" = 404
 }

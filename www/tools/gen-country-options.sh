@@ -1,10 +1,10 @@
 #!/bin/sh
 # gen-country-options.sh - (re)generate the <option> list of the `country`
-# <select> in www/index.html and www/form-422.html from Debian's iso-codes.
+# <select> in www/index.html (the form template) from Debian's iso-codes.
 #
-#   www/tools/gen-country-options.sh           rewrite both files in place
-#   www/tools/gen-country-options.sh --check   exit 1 when either is stale
-#   www/tools/gen-country-options.sh --print   print index.html's list only
+#   www/tools/gen-country-options.sh           rewrite index.html in place
+#   www/tools/gen-country-options.sh --check   exit 1 when it is stale
+#   www/tools/gen-country-options.sh --print   print the plain list only
 #
 # Source: iso-codes' ISO 3166-1 JSON (Debian package `iso-codes`), found
 # through `pkg-config --variable=prefix iso-codes` (the same file the
@@ -17,8 +17,9 @@
 # the two marker comments
 #     <!-- country-options:begin ... -->  and  <!-- country-options:end -->
 # that already sit inside the <select>; nothing outside them is touched.
-# index.html gets plain options; form-422.html (the server's template)
-# gets a {{selected:country:XX}} placeholder in each option (www/README).
+# Each option carries a {{selected:country:XX}} placeholder, so the
+# handler's re-shown form keeps the submitted country (www/README);
+# --print leaves them out.
 #
 # Needs: python3 (Debian package python3), iso-codes.
 set -eu
@@ -77,7 +78,7 @@ if mode == "--print":
     sys.exit(0)
 
 stale = []
-for name, template in (("index.html", False), ("form-422.html", True)):
+for name, template in (("index.html", True),):
     path = "%s/%s" % (www, name)
     with open(path, encoding="utf-8") as f:
         text = f.read()
