@@ -413,13 +413,13 @@ async function main() {
     });
 
     // --- outcome pages reached by real leads ---
-    await check('js: free-mail lead (kim@gmail.com) -> /confirm (example.routes: review then confirm); axe', async () => {
+    await check('js: free-mail lead (kim@gmail.com) -> /review (example.routes: review then page "review"); axe', async () => {
       const v = await openForm(js, ORIGIN);
       await fillForm(v, { first_name: 'Kim', last_name: 'Lee', email: 'kim@gmail.com', country: 'US', employees: '501-1000' });
       const landed = await submitAndLand(v);
-      eq(landed, ORIGIN + '/confirm', 'landed on');
+      eq(landed, ORIGIN + '/review', 'landed on');
       const h1 = await page.textContent('h1');
-      assert(/thank/i.test(h1), `confirm page heading: ${h1}`);
+      assert(/review|received/i.test(h1), `review page heading: ${h1}`);
       recordLead(ORIGIN, 'kim@gmail.com', 'review', landed);
       await shot(page, 'free-mail-landed-desktop.png');
       return axe(page);
@@ -667,11 +667,11 @@ async function main() {
         fields: { first_name: typed.first_name, company: typed.company, region: typed.region, message: typed.message } });
     });
 
-    await check('no JS: free-mail lead -> 303 /confirm', async () => {
+    await check('no JS: free-mail lead -> 303 /review', async () => {
       const v = await openForm(nojs, ORIGIN);
       await fillForm(v, { email: 'lee@yahoo.com', country: 'US', employees: '201-500' });
       const landed = await submitAndLand(v);
-      eq(landed, ORIGIN + '/confirm', 'landed on');
+      eq(landed, ORIGIN + '/review', 'landed on');
       recordLead(ORIGIN, 'lee@yahoo.com', 'review', landed);
     });
 

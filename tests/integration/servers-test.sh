@@ -44,8 +44,8 @@ CASES=(
 "customer-www~email=@ID@-c2%40mail.initech.example~^/customer$~account_owner~^ben@acme\.example$"
 "owned-prospect~email=@ID@-o1%40globex.example~^(/confirm|https://cal\.example/ben)$~account_owner~^ben@acme\.example$"
 "owned-churned~email=@ID@-o2%40umbrella.example&country=US&employees=5001%2B~^(/confirm|https://cal\.example/ana)$~account_owner~^ana@acme\.example$"
-"free-mail~email=@ID@-f1%40gmail.com&first_name=Kim~^/confirm$~review~^revops@acme\.example$"
-"free-mail-us-big~email=@ID@-f2%40yahoo.com&country=US&employees=500~^/confirm$~review~^revops@acme\.example$"
+"free-mail~email=@ID@-f1%40gmail.com&first_name=Kim~^/review$~review~^revops@acme\.example$"
+"free-mail-us-big~email=@ID@-f2%40yahoo.com&country=US&employees=500~^/review$~review~^revops@acme\.example$"
 "us-enterprise~email=@ID@-e1%40bigco.example&country=US&employees=500~$ENT_LOC~$ENT_Q~$ENT_OWNER"
 "us-enterprise-name~email=@ID@-e2%40bigco.example&country=United+States&employees=1001-5000~$ENT_LOC~$ENT_Q~$ENT_OWNER"
 "ca-enterprise~email=@ID@-e3%40maple.example&country=CA&employees=201-500~$ENT_LOC~$ENT_Q~$ENT_OWNER"
@@ -61,7 +61,7 @@ CASES=(
 JCASES=(
 'json-support~{"email":"@ID@-js@help.example","intent":"support"}~^/support$~drop~page'
 'json-customer~{"email":"@ID@-jc@acme.example"}~^/customer$~account_owner~page'
-'json-free-mail~{"email":"@ID@-jf@gmail.com","first_name":"Jo"}~^/confirm$~review~confirm'
+'json-free-mail~{"email":"@ID@-jf@gmail.com","first_name":"Jo"}~^/review$~review~page'
 "json-us-enterprise~{\"email\":\"@ID@-je@bigco.example\",\"country\":\"US\",\"employees\":500}~$ENT_LOC~$ENT_Q~scheduler"
 'json-plg~{"email":"@ID@-jp@startup.example","product":"PLG","seats":3}~^/confirm$~plg_sales~confirm'
 'json-otherwise~{"email":"@ID@-jo@nobody.example"}~^/confirm$~inbound~confirm'

@@ -23,7 +23,7 @@ not json
 JSON
 cat >"$tmp/want.jsonl" <<'JSON'
 {"queue":"enterprise_us","outcome":"scheduler","rule":{"line":21},"tags":[]}
-{"queue":"review","outcome":"confirm","rule":{"line":20},"tags":[]}
+{"queue":"review","outcome":"page","page":"review","rule":{"line":20},"tags":[]}
 {"queue":"drop","outcome":"page","page":"support","rule":{"line":16},"tags":[]}
 {"queue":"account_owner","owner":"Ana@acme.example","outcome":"page","page":"customer","rule":{"line":17},"tags":[]}
 {"queue":"account_owner","owner":"ana@acme.example","outcome":"scheduler","rule":{"line":19},"tags":[]}
