@@ -960,7 +960,15 @@ int handler_deliver_outbox(struct app *a, int64_t now_ms, int max)
 	int done = 0;
 	for (; done < max; done++) {
 		struct store_outbox_row row;
-		int got = store_outbox_next(a->store, now_ms, &row);
+		int got = store_begin(a->store);
+		if (got == 0)
+			got = store_outbox_claim(a->store, now_ms, 60000, NULL, &row);
+		if (got == 1 && store_commit(a->store) != 0) {
+			store_outbox_row_free(&row);
+			got = -1;
+		} else if (got != 1) {
+			store_rollback(a->store);
+		}
 		if (got <= 0) {
 			if (got < 0) {
 				logf_(a, "outbox: %s", store_error(a->store));
@@ -975,7 +983,7 @@ int handler_deliver_outbox(struct app *a, int64_t now_ms, int max)
 		if (rc == 0)
 			rc = store_crm_local_put(a->store, row.lead_id, row.payload, now_ms);
 		if (rc == 0)
-			rc = store_outbox_done(a->store, row.id, row.lead_id, now_ms);
+			rc = store_outbox_done(a->store, row.id, row.lead_id, row.lead_id, 0, now_ms);
 		if (rc == 0)
 			rc = store_event(a->store, row.lead_id, "crm_write_success", now_ms,
 			                 "{\"crm\": \"local\"}");

@@ -96,6 +96,16 @@ static const char *const migrations[] = {
 	/* 3: the payload fingerprint of an idempotency key (NULL for leads
 	 * stored before: their key replays without a check) */
 	"ALTER TABLE leads ADD COLUMN idem_fingerprint TEXT;",
+	/* 4: the outbox as a work queue shared by processes: a claimed row is
+	 * leased (lease_ms) so a crashed deliverer's row comes back; the CRM's
+	 * own id of the record, the last HTTP status; CRM-wide pauses (rate
+	 * limits) every process respects */
+	"ALTER TABLE outbox ADD COLUMN lease_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE outbox ADD COLUMN record_id TEXT;"
+	"ALTER TABLE outbox ADD COLUMN http_status INTEGER;"
+	"CREATE INDEX outbox_lead ON outbox(lead_id);"
+	"CREATE TABLE crm_pause (crm TEXT PRIMARY KEY, until_ms INTEGER NOT NULL,"
+	"  reason TEXT);",
 };
 
 /* Bring the schema up to date.  The version is read inside a write
@@ -485,21 +495,122 @@ void store_outbox_row_free(struct store_outbox_row *r)
 	free(r->lead_id);
 	free(r->kind);
 	free(r->payload);
+	free(r->state);
+	free(r->last_error);
+	free(r->record_id);
 	memset(r, 0, sizeof *r);
 }
 
-int store_outbox_next(struct store *s, int64_t now_ms, struct store_outbox_row *out)
+/* Columns of a row as handed out, in struct store_outbox_row order. */
+#define OUTBOX_COLS "id, lead_id, kind, payload, attempts, state, due_ms, created_ms," \
+	" updated_ms, last_error, record_id, http_status"
+
+static void outbox_row_read(sqlite3_stmt *st, struct store_outbox_row *out)
 {
-	const char *what = "cannot read the outbox";
-	sqlite3_stmt *st = prep(s, what,
-		"SELECT id, lead_id, kind, payload, attempts FROM outbox"
-		" WHERE state = 'pending' AND due_ms <= ? ORDER BY due_ms, id LIMIT 1", "i", now_ms);
+	*out = (struct store_outbox_row){
+		.id = sqlite3_column_int64(st, 0), .lead_id = col(st, 1), .kind = col(st, 2),
+		.payload = col(st, 3), .attempts = sqlite3_column_int(st, 4), .state = col(st, 5),
+		.due_ms = sqlite3_column_int64(st, 6), .created_ms = sqlite3_column_int64(st, 7),
+		.updated_ms = sqlite3_column_int64(st, 8), .last_error = col(st, 9),
+		.record_id = col(st, 10), .http_status = sqlite3_column_int(st, 11),
+	};
+}
+
+int store_outbox_claim(struct store *s, int64_t now_ms, int64_t lease_ms, const char *lead_id,
+                       struct store_outbox_row *out)
+{
+	const char *what = "cannot claim an outbox row";
+	sqlite3_stmt *st = lead_id
+		? prep(s, what, "SELECT " OUTBOX_COLS " FROM outbox WHERE lead_id = ?"
+		       " AND state = 'pending' AND due_ms <= ? AND lease_ms <= ?"
+		       " ORDER BY due_ms, id LIMIT 1", "tii", lead_id, now_ms, now_ms)
+		: prep(s, what, "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 'pending'"
+		       " AND due_ms <= ? AND lease_ms <= ? ORDER BY due_ms, id LIMIT 1", "ii",
+		       now_ms, now_ms);
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st), found = 0;
 	if (rc == SQLITE_ROW) {
-		*out = (struct store_outbox_row){ sqlite3_column_int64(st, 0), col(st, 1), col(st, 2),
-		                                  col(st, 3), sqlite3_column_int(st, 4) };
+		outbox_row_read(st, out);
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	release(s, st);
+	if (found == 1 &&
+	    run(s, prep(s, what, "UPDATE outbox SET lease_ms = ?, attempts = attempts + 1,"
+	                " updated_ms = ? WHERE id = ?", "iii", now_ms + lease_ms, now_ms, out->id),
+	        what) != 0) {
+		store_outbox_row_free(out);
+		return -1;
+	}
+	if (found == 1)
+		out->attempts++;
+	return found;
+}
+
+int store_outbox_done(struct store *s, int64_t id, const char *lead_id, const char *record_id,
+                      int http_status, int64_t now_ms)
+{
+	const char *what = "cannot mark the CRM write done";
+	if (run(s, prep(s, what, "UPDATE outbox SET state = 'done', lease_ms = 0, record_id = ?,"
+	                " http_status = ?, last_error = NULL, updated_ms = ? WHERE id = ?",
+	                "tnii", record_id, http_status, now_ms, id), what) != 0)
+		return -1;
+	return run(s, prep(s, what, "UPDATE leads SET crm_status = 'written' WHERE id = ?", "t",
+	                   lead_id), what);
+}
+
+int store_outbox_retry(struct store *s, int64_t id, int64_t due_ms, const char *error,
+                       int http_status, int64_t now_ms)
+{
+	const char *what = "cannot reschedule the CRM write";
+	return run(s, prep(s, what, "UPDATE outbox SET lease_ms = 0, due_ms = ?, last_error = ?,"
+	                   " http_status = ?, updated_ms = ? WHERE id = ?", "itnii", due_ms, error,
+	                   http_status, now_ms, id), what);
+}
+
+int store_outbox_dead(struct store *s, int64_t id, const char *lead_id, const char *error,
+                      int http_status, int64_t now_ms)
+{
+	const char *what = "cannot dead-letter the CRM write";
+	if (run(s, prep(s, what, "UPDATE outbox SET state = 'dead', lease_ms = 0, last_error = ?,"
+	                " http_status = ?, updated_ms = ? WHERE id = ?", "tnii", error, http_status,
+	                now_ms, id), what) != 0)
+		return -1;
+	return run(s, prep(s, what, "UPDATE leads SET crm_status = 'failed' WHERE id = ?", "t",
+	                   lead_id), what);
+}
+
+int store_outbox_revive(struct store *s, int64_t id, int64_t now_ms)
+{
+	const char *what = "cannot bring the dead letter back";
+	int rc = id > 0
+		? run(s, prep(s, what, "UPDATE outbox SET state = 'pending', attempts = 0, due_ms = ?,"
+		              " lease_ms = 0, updated_ms = ? WHERE id = ? AND state = 'dead'", "iii",
+		              now_ms, now_ms, id), what)
+		: run(s, prep(s, what, "UPDATE outbox SET state = 'pending', attempts = 0, due_ms = ?,"
+		              " lease_ms = 0, updated_ms = ? WHERE state = 'dead'", "ii", now_ms,
+		              now_ms), what);
+	if (rc != 0)
+		return -1;
+	int n = sqlite3_changes(s->db);
+	if (n > 0 && run(s, prep(s, what, "UPDATE leads SET crm_status = 'pending' WHERE id IN"
+	                         " (SELECT lead_id FROM outbox WHERE state = 'pending')"
+	                         " AND crm_status = 'failed'", ""), what) != 0)
+		return -1;
+	return n;
+}
+
+int store_outbox_get(struct store *s, int64_t id, struct store_outbox_row *out)
+{
+	const char *what = "cannot read the outbox";
+	sqlite3_stmt *st = prep(s, what, "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?", "i", id);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		outbox_row_read(st, out);
 		found = 1;
 	} else if (rc != SQLITE_DONE) {
 		found = fail(s, what);
@@ -508,14 +619,71 @@ int store_outbox_next(struct store *s, int64_t now_ms, struct store_outbox_row *
 	return found;
 }
 
-int store_outbox_done(struct store *s, int64_t id, const char *lead_id, int64_t now_ms)
+int store_outbox_each(struct store *s, const char *state, int limit, store_outbox_fn fn,
+                      void *ctx)
 {
-	const char *what = "cannot mark the CRM write done";
-	if (run(s, prep(s, what, "UPDATE outbox SET state = 'done', attempts = attempts + 1,"
-	                " updated_ms = ? WHERE id = ?", "ii", now_ms, id), what) != 0)
+	const char *what = "cannot list the outbox";
+	sqlite3_stmt *st = prep(s, what, "SELECT " OUTBOX_COLS " FROM outbox"
+	                        " WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2", "tn",
+	                        state, limit);
+	if (!st)
 		return -1;
-	return run(s, prep(s, what, "UPDATE leads SET crm_status = 'written' WHERE id = ?", "t",
-	                   lead_id), what);
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_outbox_row r;
+		outbox_row_read(st, &r);
+		stop = fn(ctx, &r);
+		store_outbox_row_free(&r);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		fail(s, what);
+		release(s, st);
+		return -1;
+	}
+	release(s, st);
+	return 0;
+}
+
+int64_t store_outbox_next_due(struct store *s)
+{
+	const char *what = "cannot read the outbox";
+	sqlite3_stmt *st = prep(s, what, "SELECT min(max(due_ms, lease_ms)) FROM outbox"
+	                        " WHERE state = 'pending'", "");
+	if (!st)
+		return -1;
+	int64_t due = 0;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		due = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+	else
+		due = fail(s, what);
+	release(s, st);
+	return due;
+}
+
+int store_crm_pause(struct store *s, const char *crm, int64_t until_ms, const char *reason)
+{
+	const char *what = "cannot record the CRM's pause";
+	return run(s, prep(s, what, "INSERT INTO crm_pause (crm, until_ms, reason) VALUES (?,?,?)"
+	                   " ON CONFLICT (crm) DO UPDATE SET until_ms = max(until_ms,"
+	                   " excluded.until_ms), reason = excluded.reason", "tit", crm, until_ms,
+	                   reason), what);
+}
+
+int64_t store_crm_paused_until(struct store *s, const char *crm)
+{
+	const char *what = "cannot read the CRM's pause";
+	sqlite3_stmt *st = prep(s, what, "SELECT until_ms FROM crm_pause WHERE crm = ?", "t", crm);
+	if (!st)
+		return -1;
+	int64_t until = 0;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		until = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		until = fail(s, what);
+	release(s, st);
+	return until;
 }
 
 int store_crm_local_put(struct store *s, const char *lead_id, const char *payload_json,

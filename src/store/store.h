@@ -90,17 +90,53 @@ int store_event_counts(struct store *s, store_count_fn fn, void *ctx);
 int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
                      const char *payload_json, int64_t due_ms);
 
-/* One outbox row handed to a deliverer. */
+/* One outbox row.  States: pending (due at due_ms; leased to a deliverer
+ * until its lease ends), done, dead (dead-lettered: needs a person). */
 struct store_outbox_row {
 	int64_t id;
 	char *lead_id, *kind, *payload;   /* owned by the row; store_outbox_row_free */
-	int attempts;
+	int attempts;                     /* deliveries started, this one included */
+	char *state;
+	int64_t due_ms, created_ms, updated_ms;
+	char *last_error, *record_id;     /* NULL: none */
+	int http_status;                  /* of the last attempt; 0: none */
 };
 void store_outbox_row_free(struct store_outbox_row *r);
-/* The oldest pending row due at now_ms: 1 and *out filled, 0 when none. */
-int store_outbox_next(struct store *s, int64_t now_ms, struct store_outbox_row *out);
-/* Mark delivered (and the lead's crm_status 'written'). */
-int store_outbox_done(struct store *s, int64_t id, const char *lead_id, int64_t now_ms);
+/* Claim the oldest pending row due at now_ms whose lease has ended (only
+ * lead_id's rows when it is not NULL): lease it until now_ms + lease_ms and
+ * count the attempt.  Call inside a transaction and commit before
+ * delivering, so no other process takes it meanwhile; a deliverer that
+ * dies leaves the row to come back when the lease ends.  1 and *out
+ * filled, 0 when none, -1 on error. */
+int store_outbox_claim(struct store *s, int64_t now_ms, int64_t lease_ms, const char *lead_id,
+                       struct store_outbox_row *out);
+/* Delivered: the row done (with the CRM's record id, may be NULL) and the
+ * lead's crm_status 'written'. */
+int store_outbox_done(struct store *s, int64_t id, const char *lead_id, const char *record_id,
+                      int http_status, int64_t now_ms);
+/* Not delivered, try again at due_ms. */
+int store_outbox_retry(struct store *s, int64_t id, int64_t due_ms, const char *error,
+                       int http_status, int64_t now_ms);
+/* Not deliverable: dead-lettered, the lead's crm_status 'failed'. */
+int store_outbox_dead(struct store *s, int64_t id, const char *lead_id, const char *error,
+                      int http_status, int64_t now_ms);
+/* Bring dead letters back (id, or all when id is 0), due now with their
+ * attempts reset.  Returns how many, or -1. */
+int store_outbox_revive(struct store *s, int64_t id, int64_t now_ms);
+/* One row by id: 1 and *out, 0 when there is none, -1 on error. */
+int store_outbox_get(struct store *s, int64_t id, struct store_outbox_row *out);
+/* Rows in state (NULL: all), newest first, at most limit; fn returns
+ * nonzero to stop.  The row is freed after fn returns. */
+typedef int (*store_outbox_fn)(void *ctx, const struct store_outbox_row *row);
+int store_outbox_each(struct store *s, const char *state, int limit, store_outbox_fn fn,
+                      void *ctx);
+/* When the next pending row can be delivered (ms; 0 when none), or -1. */
+int64_t store_outbox_next_due(struct store *s);
+/* A CRM-wide pause (a rate limit answered by one process holds for all):
+ * recorded as the later of the existing and the new time. */
+int store_crm_pause(struct store *s, const char *crm, int64_t until_ms, const char *reason);
+/* Until when crm is paused (0: not), or -1 on error. */
+int64_t store_crm_paused_until(struct store *s, const char *crm);
 /* The embedded CRM of record (LEADROUTE_CRM=local): upsert by lead id, so a
  * repeated delivery never makes a second record. */
 int store_crm_local_put(struct store *s, const char *lead_id, const char *payload_json,

@@ -1,0 +1,100 @@
+/* crm - the CRM of record behind one interface: hubspot, salesforce,
+ * webhook or local (the embedded store).
+ *
+ * A connector turns one routed lead (the outbox payload, crm_lead below)
+ * into a record in the CRM with the owner the rules chose, and reports
+ * what happened as a crm_result the outbox acts on: DONE, RETRY (timeouts,
+ * connection errors, 429, 5xx, the CRMs' other rate-limit answers) or DEAD
+ * (validation errors and other 4xx, in the CRM's own words).  Delivering
+ * the same lead twice never makes a second record: HubSpot upserts the
+ * contact by email, Salesforce upserts the Lead on an external-id field
+ * holding the lead id, the webhook sends the lead id for the receiver to
+ * dedupe on, local upserts on the lead id.
+ *
+ * Connectors also look accounts up by registrable domain (live lookup, with
+ * a tight timeout) and list accounts changed since a time (accounts sync).
+ *
+ * Errors and messages never contain a token, key, secret or Authorization
+ * header.  Strings handed out are owned by the caller unless "borrowed".
+ * A struct crm is used by one thread; it keeps its libcurl handle (and
+ * connections) and its tokens between calls.
+ */
+#ifndef LR_CRM_H
+#define LR_CRM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum crm_kind { CRM_LOCAL, CRM_HUBSPOT, CRM_SALESFORCE, CRM_WEBHOOK };
+
+/* Settings (config.c fills them from LEADROUTE_* variables; see README). */
+struct crm_config {
+	enum crm_kind kind;
+	int timeout_ms;                 /* LEADROUTE_CRM_TIMEOUT_MS: one HTTP call, default 10000 */
+	/* hubspot */
+	const char *hubspot_url;        /* base URL, default https://api.hubapi.com */
+	const char *hubspot_token;      /* private-app token */
+	/* salesforce */
+	const char *sf_login_url;       /* token endpoint host, default https://login.salesforce.com */
+	const char *sf_client_id;
+	const char *sf_client_secret;   /* client credentials flow ... */
+	const char *sf_jwt_key;         /* ... or JWT bearer: PEM private key text */
+	const char *sf_user;            /* JWT subject (username) */
+	const char *sf_external_id;     /* default Leadroute_Id__c */
+	const char *sf_api_version;     /* default v62.0 */
+	/* webhook */
+	const char *webhook_url;
+	const char *webhook_secret;
+};
+
+/* One routed lead as the outbox carries it (a JSON object):
+ *   {"lead_id", "created_ms", "email", "domain", "fields": {...normalized
+ *    submission...}, "queue", "owner" (member email or null),
+ *    "account_id", "rule_line", "outcome", "review_owner" (bool)} */
+
+enum crm_status { CRM_DONE, CRM_RETRY, CRM_DEAD };
+
+struct crm_result {
+	enum crm_status status;
+	int http_status;            /* the last HTTP answer; 0: none (connection, timeout) */
+	int64_t retry_after_ms;     /* RETRY: how long the CRM asked us to wait; 0: backoff decides */
+	char record_id[128];        /* DONE: the CRM's id of the record written */
+	char message[512];          /* RETRY/DEAD: what went wrong, with the CRM's own message */
+};
+
+struct crm;
+
+/* Open a connector.  local writes into store (borrowed; may be NULL for
+ * the others).  Returns NULL and fills err when a required setting is
+ * missing or libcurl cannot start. */
+struct crm *crm_open(const struct crm_config *cfg, struct store *store, char *err, size_t errlen);
+void crm_close(struct crm *c);
+const char *crm_name(const struct crm *c);     /* "hubspot", ...: borrowed, static */
+
+/* Write one lead (payload_json as above).  Always fills res; returns 0
+ * when res->status is CRM_DONE, -1 otherwise. */
+int crm_deliver(struct crm *c, const char *payload_json, struct crm_result *res);
+
+/* An account as a CRM knows it. */
+struct crm_account {
+	char domain[256], id[128], owner[256], lifecycle[64], tier[64];
+	int64_t modified_ms;
+};
+
+/* Live lookup of the account for a registrable domain within timeout_ms:
+ * 1 and *out when found, 0 when the CRM has none, -1 with res filled when
+ * the CRM did not answer in time or failed (route without it). */
+int crm_lookup_account(struct crm *c, const char *domain, int timeout_ms,
+                       struct crm_account *out, struct crm_result *res);
+
+/* Accounts modified at or after since_ms, page by page, each handed to fn
+ * (return nonzero from fn to stop).  Returns the number of accounts seen,
+ * or -1 with res filled. */
+typedef int (*crm_account_fn)(void *ctx, const struct crm_account *a);
+long crm_sync_accounts(struct crm *c, int64_t since_ms, crm_account_fn fn, void *ctx,
+                       struct crm_result *res);
+
+#endif

@@ -1,0 +1,174 @@
+/* outbox - claim, deliver, settle (see outbox.h).
+ * Must never hold a transaction across crm_deliver, never settle a row
+ * whose claim it did not make, and never drop a row without recording why.
+ */
+#include "outbox/outbox.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+void outbox_policy_default(struct outbox_policy *p, int crm_timeout_ms)
+{
+	p->max_attempts = 12;
+	p->max_age_ms = 72LL * 3600 * 1000;
+	p->backoff_base_ms = 2000;
+	p->backoff_cap_ms = 3600LL * 1000;
+	/* a CRM call, its token refresh and its one retry, with room to spare */
+	p->lease_ms = 4LL * (crm_timeout_ms > 0 ? crm_timeout_ms : 10000) + 30000;
+}
+
+int64_t outbox_backoff_ms(const struct outbox_policy *p, int attempts, int64_t retry_after_ms,
+                          uint32_t rnd)
+{
+	int64_t d = p->backoff_base_ms;
+	for (int i = 1; i < attempts && d < p->backoff_cap_ms; i++)
+		d *= 2;
+	if (d > p->backoff_cap_ms)
+		d = p->backoff_cap_ms;
+	int64_t half = d / 2;
+	d = half + (half > 0 ? (int64_t)(rnd % (uint64_t)(half + 1)) : 0);
+	return d < retry_after_ms ? retry_after_ms : d;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t jitter(void)
+{
+	uint32_t r = 0;
+	/* the jitter only spreads retries; a failure leaves it 0 (no jitter) */
+	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+		r = 0;
+	return r;
+}
+
+static const char *event_data(struct json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                         JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* Record the outcome of one delivery in one transaction. */
+static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
+                  const struct store_outbox_row *row, const struct crm_result *res,
+                  int64_t now_ms, struct outbox_counts *counts)
+{
+	const char *crm = crm_name(c);
+	struct json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "crm", json_object_new_string(crm));
+	json_object_object_add(ev, "attempt", json_object_new_int(row->attempts));
+	if (res->http_status)
+		json_object_object_add(ev, "http_status", json_object_new_int(res->http_status));
+	int rc = store_begin(s);
+	bool too_old = now_ms - row->created_ms >= p->max_age_ms;
+	if (rc == 0 && res->status == CRM_DONE) {
+		json_object_object_add(ev, "record_id", json_object_new_string(res->record_id));
+		json_object_object_add(ev, "ms_since_submit",
+		                       json_object_new_int64(now_ms - row->created_ms));
+		rc = store_outbox_done(s, row->id, row->lead_id, res->record_id[0] ? res->record_id
+		                       : NULL, res->http_status, now_ms);
+		if (rc == 0)
+			rc = store_event(s, row->lead_id, "crm_write_success", now_ms, event_data(ev));
+		counts->done++;
+	} else if (rc == 0 && res->status == CRM_RETRY && row->attempts < p->max_attempts &&
+	           !too_old) {
+		int64_t wait = outbox_backoff_ms(p, row->attempts, res->retry_after_ms, jitter());
+		json_object_object_add(ev, "error", json_object_new_string(res->message));
+		json_object_object_add(ev, "retry_in_ms", json_object_new_int64(wait));
+		rc = store_outbox_retry(s, row->id, now_ms + wait, res->message, res->http_status,
+		                        now_ms);
+		/* a rate limit holds for every process talking to this CRM */
+		if (rc == 0 && res->retry_after_ms > 0)
+			rc = store_crm_pause(s, crm, now_ms + res->retry_after_ms, res->message);
+		if (rc == 0)
+			rc = store_event(s, row->lead_id, "crm_write_retry", now_ms, event_data(ev));
+		counts->retried++;
+	} else if (rc == 0) {
+		char why[700];
+		if (res->status == CRM_RETRY)
+			snprintf(why, sizeof why, "%s (gave up after %d attempts%s)", res->message,
+			         row->attempts, too_old ? " and too long" : "");
+		else
+			snprintf(why, sizeof why, "%s", res->message);
+		json_object_object_add(ev, "error", json_object_new_string(why));
+		rc = store_outbox_dead(s, row->id, row->lead_id, why, res->http_status, now_ms);
+		if (rc == 0)
+			rc = store_event(s, row->lead_id, "crm_write_failed", now_ms, event_data(ev));
+		if (rc == 0) {
+			json_object_object_add(ev, "alert", json_object_new_string("crm_dead_letter"));
+			rc = store_event(s, row->lead_id, "alert", now_ms, event_data(ev));
+		}
+		counts->dead++;
+	}
+	json_object_put(ev);
+	if (rc == 0)
+		rc = store_commit(s);
+	else
+		store_rollback(s);
+	return rc;
+}
+
+int outbox_deliver_one(struct store *s, struct crm *c, const struct outbox_policy *p,
+                       int64_t now_ms, const char *lead_id, struct outbox_counts *counts,
+                       char *err, size_t errlen)
+{
+	int64_t paused = store_crm_paused_until(s, crm_name(c));
+	if (paused < 0) {
+		snprintf(err, errlen, "outbox: %s", store_error(s));
+		return -1;
+	}
+	if (paused > now_ms) {
+		counts->paused_until = paused;
+		return 0;
+	}
+	struct store_outbox_row row;
+	int got = store_begin(s);
+	if (got == 0)
+		got = store_outbox_claim(s, now_ms, p->lease_ms, lead_id, &row);
+	if (got == 1 && store_commit(s) != 0) {
+		store_outbox_row_free(&row);
+		got = -1;
+	} else if (got != 1) {
+		store_rollback(s);
+	}
+	if (got <= 0) {
+		if (got < 0)
+			snprintf(err, errlen, "outbox: %s", store_error(s));
+		return got;
+	}
+	struct crm_result res;
+	int64_t t0 = mono_ms();
+	crm_deliver(c, row.payload, &res);
+	int64_t done_ms = now_ms + (mono_ms() - t0);
+	int rc = settle(s, c, p, &row, &res, done_ms, counts);
+	if (rc != 0)
+		snprintf(err, errlen, "outbox: lead %s: %s", row.lead_id, store_error(s));
+	store_outbox_row_free(&row);
+	return rc == 0 ? 1 : -1;
+}
+
+int outbox_drain(struct store *s, struct crm *c, const struct outbox_policy *p, int64_t now_ms,
+                 int max, struct outbox_counts *counts, char *err, size_t errlen)
+{
+	int n = 0;
+	int64_t t0 = mono_ms();
+	while (n < max) {
+		int got = outbox_deliver_one(s, c, p, now_ms + (mono_ms() - t0), NULL, counts, err,
+		                             errlen);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,67 @@
+/* outbox - deliver routed leads to the CRM until each is written once.
+ *
+ * The lead's transaction put one outbox row next to the lead; this module
+ * takes due rows one at a time and hands them to the connector (crm.h):
+ *   claim   in a short transaction: the row is leased to this process, so
+ *           no other deliverer takes it while the CRM call runs, and comes
+ *           back by itself if this process dies;
+ *   deliver outside any transaction (a network call must never hold the
+ *           database's write lock);
+ *   settle  in a second transaction: done; or retry later (exponential
+ *           backoff with jitter, never sooner than the CRM's Retry-After);
+ *           or dead-lettered at once for a permanent error, or after
+ *           policy.max_attempts or policy.max_age_ms, with an `alert` event.
+ * A 429 (or Salesforce's 403 REQUEST_LIMIT_EXCEEDED) pauses the whole CRM
+ * for every process (store_crm_pause) until the time it asked for.
+ * Every step is an event: crm_write_success, crm_write_retry,
+ * crm_write_failed, alert.  Delivering a row twice (a lease that ran out,
+ * a crash after the CRM answered) is harmless because every connector
+ * writes idempotently; losing one is impossible because a row leaves the
+ * pending state only in the transaction that records why.
+ *
+ * Never holds a transaction open across a CRM call; never marks a row done
+ * without the connector's CRM_DONE.
+ */
+#ifndef LR_OUTBOX_H
+#define LR_OUTBOX_H
+
+#include <stdint.h>
+
+#include "crm/crm.h"
+#include "store/store.h"
+
+struct outbox_policy {
+	int max_attempts;          /* LEADROUTE_OUTBOX_MAX_ATTEMPTS, default 12 */
+	int64_t max_age_ms;        /* LEADROUTE_OUTBOX_MAX_AGE_HOURS, default 72 h */
+	int64_t backoff_base_ms;   /* first retry after about this long: 2 s */
+	int64_t backoff_cap_ms;    /* longest wait between tries: 1 h */
+	int64_t lease_ms;          /* how long a claimed row stays taken */
+};
+
+void outbox_policy_default(struct outbox_policy *p, int crm_timeout_ms);
+
+/* How long to wait after attempt number `attempts` failed: base * 2^(n-1),
+ * at most the cap, with "equal jitter" (half fixed, half random from rnd),
+ * and never less than retry_after_ms. */
+int64_t outbox_backoff_ms(const struct outbox_policy *p, int attempts, int64_t retry_after_ms,
+                          uint32_t rnd);
+
+struct outbox_counts {
+	int done, retried, dead;
+	int64_t paused_until;      /* the CRM is paused: nothing was tried */
+};
+
+/* Deliver one due row (only lead_id's when not NULL) at now_ms.  Returns
+ * 1 when a row was settled (counts says how), 0 when none is due or the
+ * CRM is paused, -1 on a store error (err filled; the row, if claimed,
+ * comes back when its lease ends). */
+int outbox_deliver_one(struct store *s, struct crm *c, const struct outbox_policy *p,
+                       int64_t now_ms, const char *lead_id, struct outbox_counts *counts,
+                       char *err, size_t errlen);
+
+/* Deliver what is due, at most max rows.  Returns the number settled, or
+ * -1 (err filled). */
+int outbox_drain(struct store *s, struct crm *c, const struct outbox_policy *p, int64_t now_ms,
+                 int max, struct outbox_counts *counts, char *err, size_t errlen);
+
+#endif
