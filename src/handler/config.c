@@ -111,6 +111,99 @@ int config_sync_parse(const char *v, enum store_sync *out, char *err, size_t err
 	return 0;
 }
 
+/* A setting that must be there for the chosen connector. */
+static int need(const char *v, const char *name, const char *crm, char *err, size_t errlen)
+{
+	if (v && *v)
+		return 0;
+	snprintf(err, errlen, "LEADROUTE_CRM=%s needs %s (or %s_FILE)", crm, name, name);
+	return -1;
+}
+
+int config_crm_load(struct config_crm *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	char **o = c->own, *kind = NULL;
+	int64_t timeout, attempts, age_h, lookup, lookup_ms;
+	if (get_str("LEADROUTE_CRM", "local", &kind, err, errlen) ||
+	    get_str("LEADROUTE_HUBSPOT_URL", "https://api.hubapi.com", &o[0], err, errlen) ||
+	    get_str("LEADROUTE_HUBSPOT_TOKEN", NULL, &o[1], err, errlen) ||
+	    get_str("LEADROUTE_SALESFORCE_LOGIN_URL", "https://login.salesforce.com", &o[2], err,
+	            errlen) ||
+	    get_str("LEADROUTE_SALESFORCE_CLIENT_ID", NULL, &o[3], err, errlen) ||
+	    get_str("LEADROUTE_SALESFORCE_CLIENT_SECRET", NULL, &o[4], err, errlen) ||
+	    get_str("LEADROUTE_SALESFORCE_JWT_KEY", NULL, &o[5], err, errlen) ||
+	    get_str("LEADROUTE_SALESFORCE_USER", NULL, &o[6], err, errlen) ||
+	    get_str("LEADROUTE_SALESFORCE_EXTERNAL_ID", "Leadroute_Id__c", &o[7], err, errlen) ||
+	    get_str("LEADROUTE_SALESFORCE_API_VERSION", "v62.0", &o[8], err, errlen) ||
+	    get_str("LEADROUTE_WEBHOOK_URL", NULL, &o[9], err, errlen) ||
+	    get_str("LEADROUTE_WEBHOOK_SECRET", NULL, &o[10], err, errlen) ||
+	    get_int("LEADROUTE_CRM_TIMEOUT_MS", 10000, 100, 600000, &timeout, err, errlen) ||
+	    get_int("LEADROUTE_OUTBOX_MAX_ATTEMPTS", 12, 1, 1000, &attempts, err, errlen) ||
+	    get_int("LEADROUTE_OUTBOX_MAX_AGE_HOURS", 72, 1, 24 * 365, &age_h, err, errlen) ||
+	    get_int("LEADROUTE_CRM_LOOKUP", 0, 0, 1, &lookup, err, errlen) ||
+	    get_int("LEADROUTE_CRM_LOOKUP_TIMEOUT_MS", 500, 10, 60000, &lookup_ms, err, errlen))
+		goto fail;
+	struct crm_config *k = &c->crm;
+	*k = (struct crm_config){
+		.timeout_ms = (int)timeout, .hubspot_url = o[0], .hubspot_token = o[1],
+		.sf_login_url = o[2], .sf_client_id = o[3], .sf_client_secret = o[4],
+		.sf_jwt_key = o[5], .sf_user = o[6], .sf_external_id = o[7], .sf_api_version = o[8],
+		.webhook_url = o[9], .webhook_secret = o[10],
+	};
+	outbox_policy_default(&c->outbox, (int)timeout);
+	c->outbox.max_attempts = (int)attempts;
+	c->outbox.max_age_ms = age_h * 3600 * 1000;
+	c->lookup = lookup == 1;
+	c->lookup_timeout_ms = (int)lookup_ms;
+	if (strcmp(kind, "local") == 0) {
+		k->kind = CRM_LOCAL;
+	} else if (strcmp(kind, "hubspot") == 0) {
+		k->kind = CRM_HUBSPOT;
+		if (need(k->hubspot_token, "LEADROUTE_HUBSPOT_TOKEN", kind, err, errlen))
+			goto fail;
+	} else if (strcmp(kind, "salesforce") == 0) {
+		k->kind = CRM_SALESFORCE;
+		if (need(k->sf_client_id, "LEADROUTE_SALESFORCE_CLIENT_ID", kind, err, errlen))
+			goto fail;
+		if (!k->sf_client_secret && !k->sf_jwt_key) {
+			snprintf(err, errlen, "LEADROUTE_CRM=salesforce needs "
+			         "LEADROUTE_SALESFORCE_CLIENT_SECRET (client credentials) or "
+			         "LEADROUTE_SALESFORCE_JWT_KEY and LEADROUTE_SALESFORCE_USER (JWT bearer)");
+			goto fail;
+		}
+		if (k->sf_jwt_key && need(k->sf_user, "LEADROUTE_SALESFORCE_USER", kind, err, errlen))
+			goto fail;
+	} else if (strcmp(kind, "webhook") == 0) {
+		k->kind = CRM_WEBHOOK;
+		if (need(k->webhook_url, "LEADROUTE_WEBHOOK_URL", kind, err, errlen) ||
+		    need(k->webhook_secret, "LEADROUTE_WEBHOOK_SECRET", kind, err, errlen))
+			goto fail;
+	} else {
+		snprintf(err, errlen, "LEADROUTE_CRM must be local, hubspot, salesforce or webhook, "
+		         "not '%.40s'", kind);
+		goto fail;
+	}
+	free(kind);
+	return 0;
+fail:
+	free(kind);
+	config_crm_free(c);
+	return -1;
+}
+
+void config_crm_free(struct config_crm *c)
+{
+	for (size_t i = 0; i < sizeof c->own / sizeof c->own[0]; i++) {
+		if (c->own[i]) {
+			/* tokens and keys: do not leave them in freed memory */
+			memset(c->own[i], 0, strlen(c->own[i]));
+			free(c->own[i]);
+		}
+	}
+	memset(c, 0, sizeof *c);
+}
+
 int config_load(struct config *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -118,7 +211,6 @@ int config_load(struct config *c, char *err, size_t errlen)
 	char *secret = NULL, *sync = NULL;
 	if (get_str("LEADROUTE_RULES", NULL, &c->rules, err, errlen) ||
 	    get_str("LEADROUTE_DB", NULL, &c->db, err, errlen) ||
-	    get_str("LEADROUTE_CRM", "local", &c->crm, err, errlen) ||
 	    get_str("LEADROUTE_WWW", PKGDATADIR "/www", &c->www, err, errlen) ||
 	    get_str("LEADROUTE_SECRET", NULL, &secret, err, errlen) ||
 	    get_str("LEADROUTE_SPAM_HONEYPOT", "hp_website2", &c->honeypot, err, errlen) ||
@@ -141,11 +233,8 @@ int config_load(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "LEADROUTE_DB is not set: name the SQLite file leads are stored in");
 		goto fail;
 	}
-	if (strcmp(c->crm, "local") != 0) {
-		snprintf(err, errlen, "LEADROUTE_CRM '%.40s' is not available in this build; use local",
-		         c->crm);
+	if (config_crm_load(&c->crm, err, errlen) != 0)
 		goto fail;
-	}
 	if (config_sync_parse(sync, &c->sync, err, errlen) != 0)
 		goto fail;
 	if (secret) {
@@ -174,7 +263,7 @@ void config_free(struct config *c)
 {
 	free(c->rules);
 	free(c->db);
-	free(c->crm);
+	config_crm_free(&c->crm);
 	free(c->www);
 	if (c->secret) {
 		memset(c->secret, 0, c->secret_len);

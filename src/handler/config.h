@@ -14,12 +14,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crm/crm.h"
+#include "outbox/outbox.h"
 #include "store/store.h"
+
+/* The CRM's settings, shared by the handler and the leadroute command
+ * (README, "Settings").  crm holds pointers into the owned strings. */
+struct config_crm {
+	struct crm_config crm;
+	char *own[13];
+	struct outbox_policy outbox;    /* LEADROUTE_OUTBOX_MAX_ATTEMPTS, _MAX_AGE_HOURS */
+	bool lookup;                    /* LEADROUTE_CRM_LOOKUP=1: ask the CRM live */
+	int lookup_timeout_ms;          /* LEADROUTE_CRM_LOOKUP_TIMEOUT_MS, default 500 */
+};
+
+/* Fill c from LEADROUTE_CRM and the connector's variables; a connector
+ * without its required settings is an error naming them.  Returns 0, or -1
+ * with err filled.  Caller frees with config_crm_free. */
+int config_crm_load(struct config_crm *c, char *err, size_t errlen);
+void config_crm_free(struct config_crm *c);
 
 struct config {
 	char *rules;            /* LEADROUTE_RULES: the .routes file */
 	char *db;               /* LEADROUTE_DB: the SQLite file */
-	char *crm;              /* LEADROUTE_CRM: local (default) */
+	struct config_crm crm;  /* LEADROUTE_CRM (local by default) and its settings */
 	char *www;              /* LEADROUTE_WWW: folder of the form template, index.html */
 	unsigned char *secret;  /* LEADROUTE_SECRET: signs form tokens */
 	size_t secret_len;

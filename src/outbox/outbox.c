@@ -12,16 +12,6 @@
 #include <json-c/json.h>
 #include <openssl/rand.h>
 
-void outbox_policy_default(struct outbox_policy *p, int crm_timeout_ms)
-{
-	p->max_attempts = 12;
-	p->max_age_ms = 72LL * 3600 * 1000;
-	p->backoff_base_ms = 2000;
-	p->backoff_cap_ms = 3600LL * 1000;
-	/* a CRM call, its token refresh and its one retry, with room to spare */
-	p->lease_ms = 4LL * (crm_timeout_ms > 0 ? crm_timeout_ms : 10000) + 30000;
-}
-
 int64_t outbox_backoff_ms(const struct outbox_policy *p, int attempts, int64_t retry_after_ms,
                           uint32_t rnd)
 {

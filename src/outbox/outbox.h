@@ -38,7 +38,17 @@ struct outbox_policy {
 	int64_t lease_ms;          /* how long a claimed row stays taken */
 };
 
-void outbox_policy_default(struct outbox_policy *p, int crm_timeout_ms);
+/* The defaults (an inline function, so that reading settings does not
+ * link the outbox in): 12 attempts, 72 hours, 2 s doubling to 1 h, and a
+ * lease long enough for a CRM call, its token refresh and its one retry. */
+static inline void outbox_policy_default(struct outbox_policy *p, int crm_timeout_ms)
+{
+	p->max_attempts = 12;
+	p->max_age_ms = 72LL * 3600 * 1000;
+	p->backoff_base_ms = 2000;
+	p->backoff_cap_ms = 3600LL * 1000;
+	p->lease_ms = 4LL * (crm_timeout_ms > 0 ? crm_timeout_ms : 10000) + 30000;
+}
 
 /* How long to wait after attempt number `attempts` failed: base * 2^(n-1),
  * at most the cap, with "equal jitter" (half fixed, half random from rnd),
