@@ -549,14 +549,53 @@ static void respond_lead(struct response *r, bool json, const char *response_jso
 	json_object_put(o);
 }
 
+/* The account lookup lead_normalize calls, remembering the account id for
+ * the CRM payload.  A store error is logged and routes as "no account"
+ * (the lead is still taken; its owner is marked for review). */
+struct account_ctx {
+	struct app *a;
+	char id[128];
+	bool failed;
+};
+
 static bool account_find(void *ctx, const char *domain, struct account *out)
 {
+	struct account_ctx *ac = ctx;
 	struct store_account sa;
-	if (store_account_get(ctx, domain, &sa) != 1)
+	int got = store_account_get(ac->a->store, domain, &sa);
+	if (got < 0) {
+		logf_(ac->a, "account lookup for %s: %s", domain, store_error(ac->a->store));
+		ac->failed = true;
+	}
+	if (got != 1)
 		return false;
+	snprintf(ac->id, sizeof ac->id, "%s", sa.id ? sa.id : "");
 	*out = (struct account){ (char *)sa.id, (char *)sa.owner, (char *)sa.lifecycle,
 	                         (char *)sa.tier };
 	return true;
+}
+
+/* What the outbox carries to the CRM (src/crm/crm.h): the lead, its route
+ * and the owner chosen.  Caller frees. */
+static char *crm_payload(const struct store_lead *sl, const char *fields_json,
+                         const struct account_ctx *ac)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "lead_id", json_object_new_string(sl->id));
+	json_object_object_add(o, "created_ms", json_object_new_int64(sl->created_ms));
+	json_object_object_add(o, "email", json_object_new_string(sl->email));
+	json_object_object_add(o, "domain", sl->domain ? json_object_new_string(sl->domain) : NULL);
+	json_object_object_add(o, "fields", json_tokener_parse(fields_json));
+	json_object_object_add(o, "queue", sl->queue ? json_object_new_string(sl->queue) : NULL);
+	json_object_object_add(o, "owner", sl->member ? json_object_new_string(sl->member) : NULL);
+	json_object_object_add(o, "account_id", ac->id[0] ? json_object_new_string(ac->id) : NULL);
+	json_object_object_add(o, "rule_line", json_object_new_int(sl->rule_line));
+	json_object_object_add(o, "outcome", json_object_new_string(sl->outcome));
+	json_object_object_add(o, "review_owner", json_object_new_boolean(ac->failed));
+	char *text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
 }
 
 static char *lead_fields_json(const struct program *p, const struct lead_facts *lf)
@@ -803,7 +842,8 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 
 	const struct program *p = a->rules->prog;
 	struct lead_env env = refdata_env(&a->rd);
-	struct account_lookup lookup = { account_find, a->store };
+	struct account_ctx actx = { .a = a };
+	struct account_lookup lookup = { account_find, &actx };
 	env.accounts = &lookup;
 	struct lead_facts lf;
 	lead_normalize(p, &l, &env, &lf, &errs);
@@ -930,8 +970,11 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		rc = store_event(a->store, sl.id, type, req->now_ms, json_object_to_json_string(ev));
 		json_object_put(ev);
 	}
-	if (rc == 0 && !rt.drop)
-		rc = store_outbox_add(a->store, sl.id, "crm", resp_text, req->now_ms);
+	if (rc == 0 && !rt.drop) {
+		char *payload = crm_payload(&sl, fields, &actx);
+		rc = store_outbox_add(a->store, sl.id, "crm", payload, req->now_ms);
+		free(payload);
+	}
 	if (rc == 0)
 		rc = store_commit(a->store);
 	else
