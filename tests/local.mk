@@ -18,6 +18,8 @@ include $(srcdir)/tests/unit/diag.mk
 include $(srcdir)/tests/unit/rules.mk
 include $(srcdir)/tests/unit/intake.mk
 include $(srcdir)/tests/unit/store.mk
+include $(srcdir)/tests/unit/crm-sf.mk
+include $(srcdir)/tests/unit/crm.mk
 include $(srcdir)/tests/rules/fmt.mk
 include $(srcdir)/tests/rules/diff.mk
 include $(srcdir)/tests/rules/golden.mk
@@ -26,3 +28,4 @@ include $(srcdir)/tests/fuzz/local.mk
 include $(srcdir)/tests/bench/local.mk
 include $(srcdir)/tests/browser/local.mk
 include $(srcdir)/tests/integration/local.mk
+include $(srcdir)/tests/crm/local.mk

@@ -4,6 +4,7 @@
  *   leadroute leads list [--json] [-n N]   the stored leads, newest first
  *   leadroute members away EMAIL --until DATE   (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)
  *   leadroute members back EMAIL
+ *   leadroute outbox list|show|retry|drain|run   the CRM outbox (leadroute_outbox.c)
  * It reads the same environment as the handler (LEADROUTE_DB, ...).  Exit
  * status: 0 done, 1 the operation failed, 2 usage.  Must never change the
  * store partly: each command is one transaction.
@@ -17,10 +18,12 @@
 
 #include <json-c/json.h>
 
+#include "cmd/leadroute_cmd.h"
 #include "handler/config.h"
 #include "lead/accounts.h"
 #include "lead/refdata.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 static void usage(FILE *out)
@@ -29,10 +32,12 @@ static void usage(FILE *out)
 	        "       leadroute leads list [--json] [-n N]\n"
 	        "       leadroute members away EMAIL --until YYYY-MM-DD[THH:MM]\n"
 	        "       leadroute members back EMAIL\n"
+	        "       leadroute outbox list [--state pending|done|dead] [-n N] [--json]\n"
+	        "       leadroute outbox show ID | retry ID|--all | drain [--max N] | run\n"
 	        "settings come from the environment (LEADROUTE_DB, ...; see the README)\n");
 }
 
-static struct store *open_store(void)
+struct store *leadroute_open_store(void)
 {
 	char err[512];
 	bool failed;
@@ -66,7 +71,7 @@ static int cmd_import(const char *path)
 		refdata_free(&rd);
 		return 1;
 	}
-	struct store *s = open_store();
+	struct store *s = leadroute_open_store();
 	int rc = s ? store_begin(s) : -1;
 	for (size_t i = 0; rc == 0 && i < ix->n; i++) {
 		const struct account_row *r = &ix->rows[i];
@@ -142,7 +147,7 @@ static int cmd_list(int argc, char **argv)
 			return 2;
 		}
 	}
-	struct store *s = open_store();
+	struct store *s = leadroute_open_store();
 	if (!s)
 		return 1;
 	if (c.json)
@@ -191,9 +196,7 @@ static int cmd_members(int argc, char **argv)
 			fprintf(stderr, "leadroute: members away EMAIL --until YYYY-MM-DD[THH:MM] (UTC)\n");
 			return 2;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		if (until <= (int64_t)ts.tv_sec * 1000) {
+		if (until <= clock_wall_ms()) {
 			fprintf(stderr, "leadroute: --until %s is in the past\n", argv[3]);
 			return 2;
 		}
@@ -201,7 +204,7 @@ static int cmd_members(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct store *s = open_store();
+	struct store *s = leadroute_open_store();
 	if (!s)
 		return 1;
 	int rc = store_begin(s);
@@ -232,6 +235,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 3, argv + 3);
 	if (argc >= 2 && strcmp(argv[1], "members") == 0)
 		return cmd_members(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "outbox") == 0)
+		return cmd_outbox(argc - 2, argv + 2);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;

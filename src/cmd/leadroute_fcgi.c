@@ -31,15 +31,9 @@
 #include <fcgiapp.h>
 
 #include "handler/handler.h"
+#include "util/clock.h"
 
 extern char **environ;
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Where the request comes from and the answer goes. */
 struct io {
@@ -114,7 +108,7 @@ static void serve_one(struct app *a, const struct io *io)
 	req.accept = param(io, "HTTP_ACCEPT");
 	req.idempotency_key = param(io, "HTTP_IDEMPOTENCY_KEY");
 	req.remote_addr = param(io, "REMOTE_ADDR");
-	req.now_ms = now_ms();
+	req.now_ms = clock_wall_ms();
 	if (!req.method)
 		req.method = "GET";
 	struct buf body = {0};
@@ -311,7 +305,7 @@ int main(int argc, char **argv)
 		serve_one(&a, &io);
 		fflush(stdout);
 		fclose(stdout);   /* the answer is out; now confirm in the CRM */
-		handler_deliver_outbox(&a, now_ms(), 16);
+		handler_deliver_outbox(&a, clock_wall_ms(), 16);
 		app_free(&a);
 		return 0;
 	}
@@ -335,7 +329,7 @@ int main(int argc, char **argv)
 		FCGX_Finish_r(&fr);
 		/* the buyer has the answer; confirm in the CRM before the next
 		 * request (crash-only: a kill here leaves the row due) */
-		handler_deliver_outbox(&a, now_ms(), 16);
+		handler_deliver_outbox(&a, clock_wall_ms(), 16);
 	}
 	FCGX_Free(&fr, 1);
 	app_free(&a);

@@ -37,6 +37,8 @@ struct crm_config {
 	/* hubspot */
 	const char *hubspot_url;        /* base URL, default https://api.hubapi.com */
 	const char *hubspot_token;      /* private-app token */
+	const char *hubspot_lead_property; /* contact property holding the lead id; NULL:
+	                                      leadroute_id, "": none */
 	/* salesforce */
 	const char *sf_login_url;       /* token endpoint host, default https://login.salesforce.com */
 	const char *sf_client_id;
@@ -62,8 +64,41 @@ struct crm_result {
 	int http_status;            /* the last HTTP answer; 0: none (connection, timeout) */
 	int64_t retry_after_ms;     /* RETRY: how long the CRM asked us to wait; 0: backoff decides */
 	char record_id[128];        /* DONE: the CRM's id of the record written */
-	char message[512];          /* RETRY/DEAD: what went wrong, with the CRM's own message */
+	char message[512];          /* RETRY/DEAD: what went wrong, with the CRM's own message;
+	                               DONE: empty, or a warning (e.g. an association not made) */
 };
+
+/* Set res to status with a message (printf format); http_status and
+ * retry_after_ms are left as they are.  Returns 0 for CRM_DONE, else -1,
+ * so a connector can `return crm_result_set(...)`. */
+int crm_result_set(struct crm_result *res, enum crm_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Replace every occurrence of secret (when it has 4 or more characters) in
+ * msg with "[redacted]"; msg stays NUL-terminated within size. */
+void crm_redact(char *msg, size_t size, const char *secret);
+
+/* The parsed payload, for connectors.  Strings are borrowed from root and
+ * NULL when absent, null or not a string. */
+struct json_object;
+struct crm_lead {
+	const char *lead_id;        /* never NULL after crm_lead_parse succeeds */
+	const char *email, *domain, *queue, *owner, *account_id, *outcome;
+	int64_t created_ms;
+	int rule_line;
+	bool review_owner;
+	struct json_object *root;   /* owns the strings above */
+};
+/* Parse payload_json.  0, or -1 with err filled when it is not a JSON
+ * object with a non-empty string lead_id.  crm_lead_free releases it. */
+int crm_lead_parse(const char *payload_json, struct crm_lead *out, char *err, size_t errlen);
+void crm_lead_free(struct crm_lead *l);
+/* fields.<name> as text (numbers and booleans written out); NULL when
+ * absent, null or empty.  Caller frees. */
+char *crm_lead_field(const struct crm_lead *l, const char *name);
+
+/* "hubspot", "salesforce", "webhook" or "local" to a kind: 0, or -1 when
+ * name is none of them. */
+int crm_kind_parse(const char *name, enum crm_kind *out);
 
 struct crm;
 

@@ -138,6 +138,7 @@ int config_crm_load(struct config_crm *c, char *err, size_t errlen)
 	    get_str("LEADROUTE_SALESFORCE_API_VERSION", "v62.0", &o[8], err, errlen) ||
 	    get_str("LEADROUTE_WEBHOOK_URL", NULL, &o[9], err, errlen) ||
 	    get_str("LEADROUTE_WEBHOOK_SECRET", NULL, &o[10], err, errlen) ||
+	    get_str("LEADROUTE_HUBSPOT_LEAD_PROPERTY", "leadroute_id", &o[11], err, errlen) ||
 	    get_int("LEADROUTE_CRM_TIMEOUT_MS", 10000, 100, 600000, &timeout, err, errlen) ||
 	    get_int("LEADROUTE_OUTBOX_MAX_ATTEMPTS", 12, 1, 1000, &attempts, err, errlen) ||
 	    get_int("LEADROUTE_OUTBOX_MAX_AGE_HOURS", 72, 1, 24 * 365, &age_h, err, errlen) ||
@@ -149,7 +150,7 @@ int config_crm_load(struct config_crm *c, char *err, size_t errlen)
 		.timeout_ms = (int)timeout, .hubspot_url = o[0], .hubspot_token = o[1],
 		.sf_login_url = o[2], .sf_client_id = o[3], .sf_client_secret = o[4],
 		.sf_jwt_key = o[5], .sf_user = o[6], .sf_external_id = o[7], .sf_api_version = o[8],
-		.webhook_url = o[9], .webhook_secret = o[10],
+		.webhook_url = o[9], .webhook_secret = o[10], .hubspot_lead_property = o[11],
 	};
 	outbox_policy_default(&c->outbox, (int)timeout);
 	c->outbox.max_attempts = (int)attempts;

@@ -21,6 +21,8 @@
 #include "assign/assign.h"
 #include "intake/body.h"
 #include "intake/idem.h"
+#include "outbox/outbox.h"
+#include "crm/crm.h"
 #include "intake/token.h"
 #include "lead/lead.h"
 #include "rules/route.h"
@@ -187,6 +189,9 @@ int app_init(struct app *a, char *err, size_t errlen)
 	a->store = store_open(a->cfg.db, a->cfg.sync, err, errlen);
 	if (!a->store)
 		goto fail;
+	a->crm = crm_open(&a->cfg.crm.crm, a->store, err, errlen);
+	if (!a->crm)
+		goto fail;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/index.html", a->cfg.www);
 	if (!(a->form_html = read_file(path, err, errlen)))
@@ -200,6 +205,7 @@ fail:
 void app_free(struct app *a)
 {
 	ruleset_free(a->rules);
+	crm_close(a->crm);
 	store_close(a->store);
 	refdata_free(&a->rd);
 	free(a->form_html);
@@ -990,6 +996,8 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		respond_error(r, json, 503, "we could not save your request; please try again");
 	} else {
 		respond_lead(r, json, resp_text);
+		if (!rt.drop)
+			snprintf(a->last_lead, sizeof a->last_lead, "%s", sl.id);
 	}
 	free(resp_text);
 	free(fields);
@@ -1000,47 +1008,28 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 
 int handler_deliver_outbox(struct app *a, int64_t now_ms, int max)
 {
-	int done = 0;
-	for (; done < max; done++) {
-		struct store_outbox_row row;
-		int got = store_begin(a->store);
-		if (got == 0)
-			got = store_outbox_claim(a->store, now_ms, 60000, NULL, &row);
-		if (got == 1 && store_commit(a->store) != 0) {
-			store_outbox_row_free(&row);
-			got = -1;
-		} else if (got != 1) {
-			store_rollback(a->store);
-		}
-		if (got <= 0) {
-			if (got < 0) {
-				logf_(a, "outbox: %s", store_error(a->store));
-				return -1;
-			}
-			break;
-		}
-		/* local CRM: one transaction writes the record, marks the row and
-		 * counts the event; an upsert keyed on the lead id means a row
-		 * delivered twice (crash between write and mark) stays one record */
-		int rc = store_begin(a->store);
-		if (rc == 0)
-			rc = store_crm_local_put(a->store, row.lead_id, row.payload, now_ms);
-		if (rc == 0)
-			rc = store_outbox_done(a->store, row.id, row.lead_id, row.lead_id, 0, now_ms);
-		if (rc == 0)
-			rc = store_event(a->store, row.lead_id, "crm_write_success", now_ms,
-			                 "{\"crm\": \"local\"}");
-		if (rc == 0)
-			rc = store_commit(a->store);
-		else
-			store_rollback(a->store);
-		store_outbox_row_free(&row);
-		if (rc != 0) {
-			logf_(a, "outbox: %s", store_error(a->store));
-			return -1;
-		}
+	struct outbox_counts k = {0};
+	char err[1024];
+	int n = 0;
+	/* the lead just answered first: the buyer's submit to the CRM is the
+	 * path this process exists to make fast */
+	if (a->last_lead[0]) {
+		n = outbox_deliver_one(a->store, a->crm, &a->cfg.crm.outbox, now_ms, a->last_lead, &k,
+		                       err, sizeof err);
+		a->last_lead[0] = '\0';
 	}
-	return done;
+	/* the embedded CRM cannot be slow or down, so the handler also
+	 * catches up on what is due; for a remote CRM that is the worker's
+	 * job (leadroute outbox run), so that an outage never holds up the
+	 * processes that answer buyers */
+	if (n >= 0 && a->cfg.crm.crm.kind == CRM_LOCAL) {
+		int more = outbox_drain(a->store, a->crm, &a->cfg.crm.outbox, now_ms, max, &k, err,
+		                        sizeof err);
+		n = more < 0 ? -1 : n + more;
+	}
+	if (n < 0)
+		logf_(a, "%s", err);
+	return n;
 }
 
 void handler_handle(struct app *a, const struct request *req, struct response *resp)

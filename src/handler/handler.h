@@ -45,6 +45,8 @@ struct app {
 	bool rules_refused;         /* the file changed and did not load */
 	char *rules_problem;        /* the refusal's first diagnostic, for /healthz */
 	struct store *store;
+	struct crm *crm;            /* the CRM of record (LEADROUTE_CRM) */
+	char last_lead[37];         /* answered, its CRM write not yet tried */
 	char *form_html;            /* www/index.html: the form, fresh (GET /) and
 	                               re-shown with errors (422) */
 	FILE *log;                  /* diagnostics; stderr unless LEADROUTE_LOG */
@@ -84,10 +86,12 @@ void app_reload_rules(struct app *a);
 /* Handle one request.  Always fills resp (caller frees resp->body). */
 void handler_handle(struct app *a, const struct request *req, struct response *resp);
 
-/* After the answer has gone out (FCGX_Finish_r): deliver the outbox rows
- * that are due.  LEADROUTE_CRM=local writes them into the store's CRM
- * table.  A failure leaves the row for the next run; nothing is lost.
- * Returns the number delivered, or -1 on a store error (logged). */
+/* After the answer has gone out (FCGX_Finish_r): write the lead just
+ * answered to the CRM through the outbox (outbox.h), and with the embedded
+ * CRM (local) also whatever else is due, at most max rows.  A failure
+ * leaves the row to be retried (the worker, `leadroute outbox run`, does
+ * that for a remote CRM); nothing is lost.  Returns the number of rows
+ * settled, or -1 on a store error (logged). */
 int handler_deliver_outbox(struct app *a, int64_t now_ms, int max);
 
 /* The status line text for a code ("See Other"). */

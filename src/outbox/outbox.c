@@ -3,6 +3,7 @@
  * whose claim it did not make, and never drop a row without recording why.
  */
 #include "outbox/outbox.h"
+#include "util/clock.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,13 +24,6 @@ int64_t outbox_backoff_ms(const struct outbox_policy *p, int attempts, int64_t r
 	int64_t half = d / 2;
 	d = half + (half > 0 ? (int64_t)(rnd % (uint64_t)(half + 1)) : 0);
 	return d < retry_after_ms ? retry_after_ms : d;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static uint32_t jitter(void)
@@ -136,9 +130,9 @@ int outbox_deliver_one(struct store *s, struct crm *c, const struct outbox_polic
 		return got;
 	}
 	struct crm_result res;
-	int64_t t0 = mono_ms();
+	int64_t t0 = clock_mono_ms();
 	crm_deliver(c, row.payload, &res);
-	int64_t done_ms = now_ms + (mono_ms() - t0);
+	int64_t done_ms = now_ms + (clock_mono_ms() - t0);
 	int rc = settle(s, c, p, &row, &res, done_ms, counts);
 	if (rc != 0)
 		snprintf(err, errlen, "outbox: lead %s: %s", row.lead_id, store_error(s));
@@ -150,9 +144,9 @@ int outbox_drain(struct store *s, struct crm *c, const struct outbox_policy *p, 
                  int max, struct outbox_counts *counts, char *err, size_t errlen)
 {
 	int n = 0;
-	int64_t t0 = mono_ms();
+	int64_t t0 = clock_mono_ms();
 	while (n < max) {
-		int got = outbox_deliver_one(s, c, p, now_ms + (mono_ms() - t0), NULL, counts, err,
+		int got = outbox_deliver_one(s, c, p, now_ms + (clock_mono_ms() - t0), NULL, counts, err,
 		                             errlen);
 		if (got < 0)
 			return -1;

@@ -17,17 +17,11 @@
 #include <sqlite3.h>
 
 #include "store/groupsync.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 10000
 #define STMT_CACHE 48
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct store {
 	sqlite3 *db;
@@ -778,7 +772,7 @@ int store_account_put(struct store *s, const struct store_account *a)
 		" ON CONFLICT (domain) DO UPDATE SET account_id = excluded.account_id,"
 		" owner = excluded.owner, lifecycle = excluded.lifecycle, tier = excluded.tier,"
 		" updated_ms = excluded.updated_ms",
-		"ttttti", a->domain, a->id, a->owner, a->lifecycle, a->tier, wall_ms()), what);
+		"ttttti", a->domain, a->id, a->owner, a->lifecycle, a->tier, clock_wall_ms()), what);
 }
 
 int store_account_get(struct store *s, const char *domain, struct store_account *out)

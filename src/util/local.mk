@@ -4,3 +4,4 @@ libleadroute_a_SOURCES += \
 	src/util/buf.c src/util/buf.h \
 	src/util/suggest.c src/util/suggest.h
 libleadroute_a_SOURCES += src/util/hmap.c src/util/hmap.h
+libleadroute_a_SOURCES += src/util/clock.h
