@@ -1,6 +1,7 @@
 /* leadroute - the operator's command: accounts, leads, members.
  *
  *   leadroute accounts import FILE.csv     fill the account index
+ *   leadroute accounts sync [--full]       mirror the CRM's accounts (changed since the last sync)
  *   leadroute leads list [--json] [-n N]   the stored leads, newest first
  *   leadroute members away EMAIL --until DATE   (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)
  *   leadroute members back EMAIL
@@ -19,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "cmd/leadroute_cmd.h"
+#include "crm/crm.h"
 #include "handler/config.h"
 #include "lead/accounts.h"
 #include "lead/refdata.h"
@@ -29,6 +31,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: leadroute accounts import FILE.csv\n"
+	        "       leadroute accounts sync [--full]\n"
 	        "       leadroute leads list [--json] [-n N]\n"
 	        "       leadroute members away EMAIL --until YYYY-MM-DD[THH:MM]\n"
 	        "       leadroute members back EMAIL\n"
@@ -97,6 +100,117 @@ struct list_ctx {
 	struct json_object *arr;
 	size_t n;
 };
+
+/* ---- accounts sync ---- */
+
+struct sync_ctx {
+	struct store *s;
+	const struct refdata *rd;
+	long seen, stored, skipped;
+	int in_batch;
+	bool failed;
+};
+
+/* One account from the CRM into the index, keyed like the handler looks
+ * it up: by registrable domain.  Commits every 500 accounts, so a long
+ * sync keeps its progress and never holds the write lock for long. */
+static int sync_one(void *ctx, const struct crm_account *ca)
+{
+	struct sync_ctx *c = ctx;
+	c->seen++;
+	char *domain = ca->domain[0] ? lead_registrable_domain(c->rd->psl, ca->domain) : NULL;
+	if (!domain) {
+		c->skipped++;   /* a company without a usable domain cannot be matched */
+		return 0;
+	}
+	struct store_account a = { domain, ca->id, ca->owner[0] ? ca->owner : NULL,
+	                           ca->lifecycle[0] ? ca->lifecycle : NULL,
+	                           ca->tier[0] ? ca->tier : NULL };
+	int rc = c->in_batch == 0 ? store_begin(c->s) : 0;
+	if (rc == 0)
+		rc = store_account_put(c->s, &a);
+	free(domain);
+	if (rc == 0 && ++c->in_batch >= 500) {
+		rc = store_commit(c->s);
+		c->in_batch = 0;
+	}
+	if (rc != 0) {
+		store_rollback(c->s);
+		c->in_batch = 0;
+		c->failed = true;
+		return 1;
+	}
+	c->stored++;
+	return 0;
+}
+
+#define SYNC_KEY "accounts_sync_ms"
+#define SYNC_OVERLAP_MS (5 * 60 * 1000)   /* clock skew and late index updates */
+
+static int cmd_sync(int argc, char **argv)
+{
+	bool full = argc == 1 && strcmp(argv[0], "--full") == 0;
+	if (argc > 1 || (argc == 1 && !full)) {
+		fprintf(stderr, "usage: leadroute accounts sync [--full]\n");
+		return 2;
+	}
+	struct refdata rd;
+	struct config_crm cc;
+	char err[1024];
+	if (refdata_load(&rd, err, sizeof err) != 0) {
+		fprintf(stderr, "leadroute: %s\n", err);
+		return 1;
+	}
+	if (config_crm_load(&cc, err, sizeof err) != 0) {
+		fprintf(stderr, "leadroute: %s\n", err);
+		refdata_free(&rd);
+		return 1;
+	}
+	struct store *s = leadroute_open_store();
+	struct crm *c = s ? crm_open(&cc.crm, s, err, sizeof err) : NULL;
+	int rc = 1;
+	if (s && !c)
+		fprintf(stderr, "leadroute: %s\n", err);
+	char *last = NULL;
+	int got = c && !full ? store_meta_get(s, SYNC_KEY, &last) : 0;
+	if (got < 0)
+		fprintf(stderr, "leadroute: %s\n", store_error(s));
+	if (c && got >= 0) {
+		int64_t since = last ? strtoll(last, NULL, 10) - SYNC_OVERLAP_MS : 0;
+		if (since < 0)
+			since = 0;
+		int64_t started = clock_wall_ms();
+		struct sync_ctx ctx = { .s = s, .rd = &rd };
+		struct crm_result res;
+		long n = crm_sync_accounts(c, since, sync_one, &ctx, &res);
+		if (!ctx.failed && ctx.in_batch && store_commit(s) != 0)
+			ctx.failed = true;
+		char mark[32];
+		snprintf(mark, sizeof mark, "%lld", (long long)started);
+		if (ctx.failed) {
+			fprintf(stderr, "leadroute: %s; %ld accounts stored before it\n", store_error(s),
+			        ctx.stored);
+		} else if (n < 0) {
+			fprintf(stderr, "leadroute: %s sync stopped: %s; %ld accounts stored, run it "
+			        "again to go on\n", crm_name(c), res.message, ctx.stored);
+		} else if (store_begin(s) != 0 || store_meta_put(s, SYNC_KEY, mark) != 0 ||
+		           store_commit(s) != 0) {
+			store_rollback(s);
+			fprintf(stderr, "leadroute: %s\n", store_error(s));
+		} else {
+			printf("%s: %ld accounts changed since %s, %ld stored, %ld without a domain\n",
+			       crm_name(c), ctx.seen, since ? "the last sync" : "the start", ctx.stored,
+			       ctx.skipped);
+			rc = 0;
+		}
+	}
+	free(last);
+	crm_close(c);
+	store_close(s);
+	config_crm_free(&cc);
+	refdata_free(&rd);
+	return rc;
+}
 
 static const char *or_dash(const char *s)
 {
@@ -231,6 +345,8 @@ int main(int argc, char **argv)
 		}
 		return cmd_import(argv[3]);
 	}
+	if (argc >= 3 && strcmp(argv[1], "accounts") == 0 && strcmp(argv[2], "sync") == 0)
+		return cmd_sync(argc - 3, argv + 3);
 	if (argc >= 3 && strcmp(argv[1], "leads") == 0 && strcmp(argv[2], "list") == 0)
 		return cmd_list(argc - 3, argv + 3);
 	if (argc >= 2 && strcmp(argv[1], "members") == 0)

@@ -100,6 +100,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX outbox_lead ON outbox(lead_id);"
 	"CREATE TABLE crm_pause (crm TEXT PRIMARY KEY, until_ms INTEGER NOT NULL,"
 	"  reason TEXT);",
+	/* 5: small named values (the last accounts sync) */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 /* Bring the schema up to date.  The version is read inside a write
@@ -809,4 +811,29 @@ int64_t store_rate_hit(struct store *s, const char *addr, int64_t now_ms, int64_
 	return count_query(s, what, prep(s, what,
 		"SELECT count(*) FROM rate WHERE addr = ? AND at_ms >= ?", "ti", addr,
 		now_ms - window_ms));
+}
+
+int store_meta_put(struct store *s, const char *key, const char *value)
+{
+	const char *what = "cannot save a setting in the database";
+	return run(s, prep(s, what, "INSERT INTO meta (key, value) VALUES (?,?)"
+	                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value", "tt", key,
+	                   value), what);
+}
+
+int store_meta_get(struct store *s, const char *key, char **value)
+{
+	const char *what = "cannot read a setting from the database";
+	sqlite3_stmt *st = prep(s, what, "SELECT value FROM meta WHERE key = ?", "t", key);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		*value = col(st, 0);
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	release(s, st);
+	return found;
 }

@@ -179,4 +179,10 @@ int store_account_get(struct store *s, const char *domain, struct store_account 
  * the last window_ms (this one included). */
 int64_t store_rate_hit(struct store *s, const char *addr, int64_t now_ms, int64_t window_ms);
 
+/* ---- small named values ---- */
+
+int store_meta_put(struct store *s, const char *key, const char *value);
+/* 1 and *value (caller frees) when key is set, 0 when not, -1 on error. */
+int store_meta_get(struct store *s, const char *key, char **value);
+
 #endif

@@ -1,0 +1,82 @@
+#!/bin/bash
+# sync-test.sh - `leadroute accounts sync` against the fake CRM, for
+# HubSpot and Salesforce: a first sync mirrors every company/account with
+# its owner into the account index under its registrable domain; the next
+# one asks only for what changed since (and stores a company added in the
+# CRM meanwhile); a CRM failure stops the sync with the CRM's words, exit
+# 1, and does not move the "last sync" mark, so nothing is skipped; a
+# missing token is an error naming the setting.  Under LEADROUTE_VALGRIND
+# the command runs in valgrind.
+# (run as `sh script` by tools/valgrind-wrap: go on in bash)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/hubspot-lib.sh"
+. "$top_srcdir/tests/crm/fakecrm-lib.sh"
+
+LR=$top_builddir/src/cmd/leadroute
+[ -x "$LR" ] || die "$LR is not built"
+run_lr=("$LR")
+if [ -n "${LEADROUTE_VALGRIND:-}" ]; then
+	run_lr=(valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
+	        "$LR")
+fi
+export LEADROUTE_FREEMAIL=$top_srcdir/data/freemail.txt
+
+fakecrm_start "$T/crm" --seed "$top_srcdir/tests/crm/seed.json" || die "no fake CRM"
+SEEDED=$(jq '.accounts | length' "$top_srcdir/tests/crm/seed.json")
+
+sync_with() {   # sync_with CRM [args]: runs the sync, OUT and RC set
+	local crm=$1
+	shift
+	OUT=$(env LEADROUTE_CRM="$crm" LEADROUTE_HUBSPOT_URL="$FAKECRM_URL" \
+		LEADROUTE_HUBSPOT_TOKEN=hs-token-sync-test \
+		LEADROUTE_SALESFORCE_LOGIN_URL="$FAKECRM_URL" \
+		LEADROUTE_SALESFORCE_CLIENT_ID=fake-client-id \
+		LEADROUTE_SALESFORCE_CLIENT_SECRET=fake-client-secret \
+		LEADROUTE_CRM_TIMEOUT_MS=3000 "${run_lr[@]}" accounts sync "$@" 2>&1)
+	RC=$?
+}
+accounts() { sqlite3 "$LEADROUTE_DB" "SELECT count(*) FROM accounts"; }
+
+for crm in hubspot salesforce; do
+	export LEADROUTE_DB=$T/$crm.db
+	fakecrm_ctl POST /reset >/dev/null
+	sync_with "$crm"
+	check "$crm: first sync exits 0 ($OUT)" test "$RC" = 0
+	check "$crm: it mirrored all $SEEDED accounts" test "$(accounts)" = "$SEEDED"
+	check "$crm: ... and says so" grep -q "$SEEDED accounts changed since the start" <<<"$OUT"
+	check "$crm: acme.example is owned by ana, a customer" \
+		test "$(sqlite3 "$LEADROUTE_DB" "SELECT owner || '|' || lifecycle FROM accounts WHERE domain = 'acme.example'")" = "ana@acme.example|customer"
+	sync_with "$crm"
+	check "$crm: a second sync asks only for what changed: nothing ($OUT)" \
+		eval '[ "$RC" = 0 ] && grep -q "0 accounts changed since the last sync" <<<"$OUT"'
+	# changed now: the seed's own accounts carry old modification times
+	fakecrm_ctl POST /seed "{\"accounts\": [{\"domain\": \"www.newco.example\", \"name\": \"Newco\",
+		\"owner\": \"ben@acme.example\", \"lifecycle\": \"prospect\",
+		\"modified\": \"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)\"}]}" >/dev/null
+	sync_with "$crm"
+	check "$crm: a company added in the CRM comes in the next sync ($OUT)" \
+		eval '[ "$RC" = 0 ] && grep -q "^$crm: 1 accounts changed since the last sync" <<<"$OUT"'
+	check "$crm: ... under its registrable domain, with its owner" \
+		test "$(sqlite3 "$LEADROUTE_DB" "SELECT owner FROM accounts WHERE domain = 'newco.example'")" = ben@acme.example
+	mark=$(sqlite3 "$LEADROUTE_DB" "SELECT value FROM meta WHERE key = 'accounts_sync_ms'")
+	fakecrm_ctl POST /faults '{"kind":"status","status":503,"count":100}' >/dev/null
+	sync_with "$crm" --full
+	fakecrm_ctl DELETE /faults >/dev/null
+	check "$crm: a CRM failure stops the sync with exit 1 and the CRM's status ($OUT)" \
+		eval '[ "$RC" = 1 ] && grep -q "sync stopped" <<<"$OUT" && grep -q 503 <<<"$OUT"'
+	check "$crm: ... and does not move the last-sync mark" \
+		test "$(sqlite3 "$LEADROUTE_DB" "SELECT value FROM meta WHERE key = 'accounts_sync_ms'")" = "$mark"
+	check "$crm: no secret in any output" \
+		eval '! grep -q "hs-token-sync-test\|fake-client-secret" <<<"$OUT"'
+done
+
+OUT=$(LEADROUTE_CRM=hubspot LEADROUTE_DB=$T/x.db "$LR" accounts sync 2>&1)
+RC=$?
+check "hubspot without a token: exit 1 and an error naming LEADROUTE_HUBSPOT_TOKEN ($OUT)" \
+	eval '[ "$RC" = 1 ] && grep -q LEADROUTE_HUBSPOT_TOKEN <<<"$OUT"'
+OUT=$(LEADROUTE_DB=$T/x.db "$LR" accounts sync --bogus 2>&1)
+check "a bad option is a usage error" grep -q "usage: leadroute accounts sync" <<<"$OUT"
+
+fakecrm_stop
+check "the fake CRM stopped cleanly" test "$FAKECRM_RC" = 0
+finish
