@@ -556,13 +556,37 @@ static void respond_lead(struct response *r, bool json, const char *response_jso
 }
 
 /* The account lookup lead_normalize calls, remembering the account id for
- * the CRM payload.  A store error is logged and routes as "no account"
- * (the lead is still taken; its owner is marked for review). */
+ * the CRM payload: the account index first, then, with
+ * LEADROUTE_CRM_LOOKUP=1, the CRM itself within
+ * LEADROUTE_CRM_LOOKUP_TIMEOUT_MS.  A store error or a CRM that does not
+ * answer in time is logged and routes as "no account": the lead is still
+ * taken, and its owner is marked for review (review_owner in the payload). */
 struct account_ctx {
 	struct app *a;
 	char id[128];
 	bool failed;
+	struct crm_account live;    /* the CRM's answer; strings handed to normalize */
 };
+
+static bool account_live(struct account_ctx *ac, const char *domain, struct account *out)
+{
+	struct app *a = ac->a;
+	struct crm_result res;
+	int got = crm_lookup_account(a->crm, domain, a->cfg.crm.lookup_timeout_ms, &ac->live, &res);
+	if (got < 0) {
+		logf_(a, "live account lookup for %s: %s; routing without it, owner to review",
+		      domain, res.message);
+		ac->failed = true;
+		return false;
+	}
+	if (got == 0)
+		return false;
+	snprintf(ac->id, sizeof ac->id, "%s", ac->live.id);
+	*out = (struct account){ ac->live.id, ac->live.owner[0] ? ac->live.owner : NULL,
+	                         ac->live.lifecycle[0] ? ac->live.lifecycle : NULL,
+	                         ac->live.tier[0] ? ac->live.tier : NULL };
+	return true;
+}
 
 static bool account_find(void *ctx, const char *domain, struct account *out)
 {
@@ -572,9 +596,11 @@ static bool account_find(void *ctx, const char *domain, struct account *out)
 	if (got < 0) {
 		logf_(ac->a, "account lookup for %s: %s", domain, store_error(ac->a->store));
 		ac->failed = true;
-	}
-	if (got != 1)
 		return false;
+	}
+	if (got == 0)
+		return ac->a->cfg.crm.lookup && ac->a->cfg.crm.crm.kind != CRM_LOCAL &&
+		       account_live(ac, domain, out);
 	snprintf(ac->id, sizeof ac->id, "%s", sa.id ? sa.id : "");
 	*out = (struct account){ (char *)sa.id, (char *)sa.owner, (char *)sa.lifecycle,
 	                         (char *)sa.tier };

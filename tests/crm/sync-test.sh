@@ -1,11 +1,13 @@
 #!/bin/bash
-# sync-test.sh - `leadroute accounts sync` against the fake CRM, for
+# sync-test.sh - the account index from the CRM: `leadroute accounts sync` against the fake CRM, for
 # HubSpot and Salesforce: a first sync mirrors every company/account with
 # its owner into the account index under its registrable domain; the next
 # one asks only for what changed since (and stores a company added in the
 # CRM meanwhile); a CRM failure stops the sync with the CRM's words, exit
 # 1, and does not move the "last sync" mark, so nothing is skipped; a
-# missing token is an error naming the setting.  Under LEADROUTE_VALGRIND
+# missing token is an error naming the setting.  And the handler's live
+# lookup: an account the index lacks is asked of the CRM; a CRM slower than
+# the lookup timeout delays nobody, and the lead's owner goes to review.  Under LEADROUTE_VALGRIND
 # the command runs in valgrind.
 # (run as `sh script` by tools/valgrind-wrap: go on in bash)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -69,6 +71,37 @@ for crm in hubspot salesforce; do
 	check "$crm: no secret in any output" \
 		eval '! grep -q "hs-token-sync-test\|fake-client-secret" <<<"$OUT"'
 done
+
+# ---- live lookup (LEADROUTE_CRM_LOOKUP=1): the handler asks the CRM when
+# the index has no entry, within the lookup timeout ----
+FCGI=$top_builddir/src/cmd/leadroute.fcgi
+lead_cgi() {   # lead_cgi JSON: one POST /lead through the handler as CGI; ANSWER set
+	local body=$1
+	ANSWER=$(printf '%s' "$body" | env LEADROUTE_CRM=hubspot LEADROUTE_HUBSPOT_URL="$FAKECRM_URL" \
+		LEADROUTE_HUBSPOT_TOKEN=hs-token-sync-test LEADROUTE_CRM_LOOKUP=1 \
+		LEADROUTE_CRM_LOOKUP_TIMEOUT_MS=400 LEADROUTE_DB="$T/live.db" \
+		LEADROUTE_RULES="$top_srcdir/rules/example.routes" LEADROUTE_WWW="$top_srcdir/www" \
+		LEADROUTE_SPAM_MIN_SECONDS=0 LEADROUTE_LOG="$T/live.log" \
+		REQUEST_METHOD=POST PATH_INFO=/lead CONTENT_TYPE=application/json \
+		CONTENT_LENGTH=${#body} HTTP_ACCEPT=application/json REMOTE_ADDR=127.0.0.1 \
+		GATEWAY_INTERFACE=CGI/1.1 "$FCGI" | sed '1,/^\r*$/d')
+}
+fakecrm_ctl POST /reset >/dev/null
+lead_cgi '{"email":"jo@acme.example","first_name":"Jo"}'
+check "live lookup: an empty index, the CRM knows acme.example: routed to its owner ($ANSWER)" \
+	test "$(jq -r '.queue + "|" + .owner' <<<"$ANSWER")" = "account_owner|ana@acme.example"
+fakecrm_ctl POST /faults '{"kind":"latency","ms":3000,"route":"companies.search","count":1}' >/dev/null
+t0=$(date +%s%N)
+lead_cgi '{"email":"kim@acme.example","first_name":"Kim"}'
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+fakecrm_ctl DELETE /faults >/dev/null
+check "live lookup: the CRM slower than the timeout: answered anyway in ${ms} ms" \
+	eval '[ "$(jq -r .lead_id <<<"$ANSWER")" != null ] && [ "$ms" -lt 2500 ]'
+check "... routed without the account (queue $(jq -r .queue <<<"$ANSWER"))" \
+	test "$(jq -r .queue <<<"$ANSWER")" != account_owner
+check "... and the CRM payload marks the owner for review" \
+	test "$(sqlite3 "$T/live.db" "SELECT json_extract(payload, '\$.review_owner') FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE l.email = 'kim@acme.example'")" = 1
+check "... the log says why" grep -q "live account lookup for acme.example" "$T/live.log"
 
 OUT=$(LEADROUTE_CRM=hubspot LEADROUTE_DB=$T/x.db "$LR" accounts sync 2>&1)
 RC=$?
