@@ -15,6 +15,6 @@ tests_crm_hubspot_drive_SOURCES = tests/crm/hubspot-drive.c
 tests_crm_hubspot_drive_CFLAGS = $(LR_UNIT_CFLAGS)
 tests_crm_hubspot_drive_LDADD = $(LR_UNIT_LIBS)
 
-TESTS += tests/crm/hubspot-test.sh tests/crm/webhook-test.sh tests/crm/sync-test.sh
-EXTRA_DIST += tests/crm/sync-test.sh tests/crm/hubspot-test.sh tests/crm/hubspot-lib.sh tests/crm/hubspot-seed.json \
+TESTS += tests/crm/hubspot-test.sh tests/crm/webhook-test.sh tests/crm/sync-test.sh tests/crm/secrets-test.sh
+EXTRA_DIST += tests/crm/sync-test.sh tests/crm/secrets-test.sh tests/crm/hubspot-test.sh tests/crm/hubspot-lib.sh tests/crm/hubspot-seed.json \
 	tests/crm/webhook-test.sh tests/crm/webhook-receiver.py
