@@ -305,7 +305,7 @@ int main(int argc, char **argv)
 		serve_one(&a, &io);
 		fflush(stdout);
 		fclose(stdout);   /* the answer is out; now confirm in the CRM */
-		handler_deliver_outbox(&a, clock_wall_ms(), 16);
+		handler_deliver_outbox(&a, clock_wall_ms());
 		app_free(&a);
 		return 0;
 	}
@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 		FCGX_Finish_r(&fr);
 		/* the buyer has the answer; confirm in the CRM before the next
 		 * request (crash-only: a kill here leaves the row due) */
-		handler_deliver_outbox(&a, clock_wall_ms(), 16);
+		handler_deliver_outbox(&a, clock_wall_ms());
 	}
 	FCGX_Free(&fr, 1);
 	app_free(&a);

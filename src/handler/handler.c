@@ -1004,7 +1004,18 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	}
 	if (rc == 0 && !rt.drop) {
 		char *payload = crm_payload(&sl, fields, &actx);
-		rc = store_outbox_add(a->store, sl.id, "crm", payload, req->now_ms);
+		int64_t row = 0;
+		rc = store_outbox_add(a->store, sl.id, "crm", payload, req->now_ms, &row);
+		/* the embedded CRM is a table of this database: written in the
+		 * lead's own transaction, it cannot be stored without it */
+		if (rc == 0 && a->cfg.crm.crm.kind == CRM_LOCAL) {
+			rc = store_crm_local_put(a->store, sl.id, payload, req->now_ms);
+			if (rc == 0)
+				rc = store_outbox_done(a->store, row, sl.id, sl.id, 0, req->now_ms);
+			if (rc == 0)
+				rc = store_event(a->store, sl.id, "crm_write_success", req->now_ms,
+				                 "{\"crm\":\"local\",\"ms_since_submit\":0}");
+		}
 		free(payload);
 	}
 	if (rc == 0)
@@ -1022,7 +1033,7 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		respond_error(r, json, 503, "we could not save your request; please try again");
 	} else {
 		respond_lead(r, json, resp_text);
-		if (!rt.drop)
+		if (!rt.drop && a->cfg.crm.crm.kind != CRM_LOCAL)
 			snprintf(a->last_lead, sizeof a->last_lead, "%s", sl.id);
 	}
 	free(resp_text);
@@ -1032,7 +1043,7 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	lead_free(&l);
 }
 
-int handler_deliver_outbox(struct app *a, int64_t now_ms, int max)
+int handler_deliver_outbox(struct app *a, int64_t now_ms)
 {
 	struct outbox_counts k = {0};
 	char err[1024];
@@ -1044,15 +1055,9 @@ int handler_deliver_outbox(struct app *a, int64_t now_ms, int max)
 		                       err, sizeof err);
 		a->last_lead[0] = '\0';
 	}
-	/* the embedded CRM cannot be slow or down, so the handler also
-	 * catches up on what is due; for a remote CRM that is the worker's
-	 * job (leadroute outbox run), so that an outage never holds up the
-	 * processes that answer buyers */
-	if (n >= 0 && a->cfg.crm.crm.kind == CRM_LOCAL) {
-		int more = outbox_drain(a->store, a->crm, &a->cfg.crm.outbox, now_ms, max, &k, err,
-		                        sizeof err);
-		n = more < 0 ? -1 : n + more;
-	}
+	/* retries are the worker's job (leadroute outbox run or drain), so
+	 * that an outage never holds up the processes that answer buyers; a
+	 * request that stored nothing claims nothing */
 	if (n < 0)
 		logf_(a, "%s", err);
 	return n;

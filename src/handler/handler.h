@@ -87,12 +87,13 @@ void app_reload_rules(struct app *a);
 void handler_handle(struct app *a, const struct request *req, struct response *resp);
 
 /* After the answer has gone out (FCGX_Finish_r): write the lead just
- * answered to the CRM through the outbox (outbox.h), and with the embedded
- * CRM (local) also whatever else is due, at most max rows.  A failure
- * leaves the row to be retried (the worker, `leadroute outbox run`, does
- * that for a remote CRM); nothing is lost.  Returns the number of rows
- * settled, or -1 on a store error (logged). */
-int handler_deliver_outbox(struct app *a, int64_t now_ms, int max);
+ * answered to a remote CRM through the outbox (outbox.h).  The embedded
+ * CRM (local) needs nothing here: its record is written in the lead's own
+ * transaction.  A failure leaves the row to the worker (`leadroute outbox
+ * run` or `drain`); nothing is lost.
+ * Returns the number of rows settled (0 or 1), or -1 on a store error
+ * (logged). */
+int handler_deliver_outbox(struct app *a, int64_t now_ms);
 
 /* The status line text for a code ("See Other"). */
 const char *handler_status_text(int status);

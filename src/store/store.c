@@ -25,7 +25,8 @@
 
 struct store {
 	sqlite3 *db;
-	struct groupsync *gs;   /* STORE_SYNC_GROUP only */
+	struct groupsync *gs;   /* the writers' queue (FULL, GROUP) and group flushes */
+	bool group;             /* STORE_SYNC_GROUP: wait for a group flush at commit */
 	bool in_tx;
 	bool queued;            /* holding groupsync's writer lock */
 	char err[512];
@@ -178,7 +179,11 @@ struct store *store_open(const char *path, enum store_sync sync, char *err, size
 		store_close(s);
 		return NULL;
 	}
-	if (sync == STORE_SYNC_GROUP && !(s->gs = groupsync_open(path, s->err, sizeof s->err))) {
+	/* the writers' queue serves FULL too: without it a writer that finds
+	 * the lock taken sleeps in SQLite's busy handler (1 to 100 ms) */
+	s->group = sync == STORE_SYNC_GROUP;
+	if (sync != STORE_SYNC_NORMAL &&
+	    !(s->gs = groupsync_open(path, s->err, sizeof s->err))) {
 		snprintf(err, errlen, "database '%s': %s", path, s->err);
 		store_close(s);
 		return NULL;
@@ -205,6 +210,10 @@ void store_close(struct store *s)
 	free(s);
 }
 
+static sqlite3_stmt *prep(struct store *s, const char *what, const char *sql,
+                          const char *types, ...);
+static int run(struct store *s, sqlite3_stmt *st, const char *what);
+
 static void writer_unlock(struct store *s)
 {
 	if (s->queued)
@@ -219,7 +228,9 @@ int store_begin(struct store *s)
 			return -1;
 		s->queued = true;
 	}
-	if (exec(s, "BEGIN IMMEDIATE", "cannot start a transaction") != 0) {
+	/* prepared once, like every other statement */
+	if (run(s, prep(s, "cannot start a transaction", "BEGIN IMMEDIATE", ""),
+	        "cannot start a transaction") != 0) {
 		writer_unlock(s);
 		return -1;
 	}
@@ -250,13 +261,13 @@ static int flush_wal(void *ctx, char *err, size_t errlen)
 
 int store_commit(struct store *s)
 {
-	if (exec(s, "COMMIT", "cannot commit") != 0) {
+	if (run(s, prep(s, "cannot commit", "COMMIT", ""), "cannot commit") != 0) {
 		store_rollback(s);
 		return -1;
 	}
 	s->in_tx = false;
 	writer_unlock(s);
-	if (s->gs && groupsync_wait(s->gs, flush_wal, s, s->err, sizeof s->err) != 0)
+	if (s->group && groupsync_wait(s->gs, flush_wal, s, s->err, sizeof s->err) != 0)
 		return -1;
 	return 0;
 }
@@ -477,13 +488,17 @@ int store_event_counts(struct store *s, store_count_fn fn, void *ctx)
 }
 
 int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
-                     const char *payload_json, int64_t due_ms)
+                     const char *payload_json, int64_t due_ms, int64_t *id)
 {
 	const char *what = "cannot queue the CRM write";
-	return run(s, prep(s, what,
-		"INSERT INTO outbox (lead_id, kind, payload, due_ms, created_ms, updated_ms)"
-		" VALUES (?,?,?,?,?,?)", "tttiii", lead_id, kind, payload_json, due_ms, due_ms,
-		due_ms), what);
+	if (run(s, prep(s, what,
+	        "INSERT INTO outbox (lead_id, kind, payload, due_ms, created_ms, updated_ms)"
+	        " VALUES (?,?,?,?,?,?)", "tttiii", lead_id, kind, payload_json, due_ms, due_ms,
+	        due_ms), what) != 0)
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
 }
 
 void store_outbox_row_free(struct store_outbox_row *r)

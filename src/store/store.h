@@ -87,8 +87,10 @@ int store_event_counts(struct store *s, store_count_fn fn, void *ctx);
 
 /* ---- outbox ---- */
 
+/* Queue a CRM write for lead_id, due at due_ms; *id (when not NULL) gets
+ * the row's id. */
 int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
-                     const char *payload_json, int64_t due_ms);
+                     const char *payload_json, int64_t due_ms, int64_t *id);
 
 /* One outbox row.  States: pending (due at due_ms; leased to a deliverer
  * until its lease ends), done, dead (dead-lettered: needs a person). */

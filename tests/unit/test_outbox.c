@@ -101,7 +101,7 @@ static void add_lead(const char *id, int64_t at)
 	snprintf(l.id, sizeof l.id, "%s", id);
 	assert_int_equal(store_begin(s), 0);
 	assert_int_equal(store_lead_insert(s, &l), 0);
-	assert_int_equal(store_outbox_add(s, id, "crm", id, at), 0);
+	assert_int_equal(store_outbox_add(s, id, "crm", id, at, NULL), 0);
 	assert_int_equal(store_commit(s), 0);
 }
 
