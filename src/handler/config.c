@@ -140,7 +140,7 @@ int config_crm_load(struct config_crm *c, char *err, size_t errlen)
 	    get_str("LEADROUTE_WEBHOOK_SECRET", NULL, &o[10], err, errlen) ||
 	    get_str("LEADROUTE_HUBSPOT_LEAD_PROPERTY", "leadroute_id", &o[11], err, errlen) ||
 	    get_int("LEADROUTE_CRM_TIMEOUT_MS", 10000, 100, 600000, &timeout, err, errlen) ||
-	    get_int("LEADROUTE_OUTBOX_MAX_ATTEMPTS", 12, 1, 1000, &attempts, err, errlen) ||
+	    get_int("LEADROUTE_OUTBOX_MAX_ATTEMPTS", 100, 1, 10000, &attempts, err, errlen) ||
 	    get_int("LEADROUTE_OUTBOX_MAX_AGE_HOURS", 72, 1, 24 * 365, &age_h, err, errlen) ||
 	    get_int("LEADROUTE_CRM_LOOKUP", 0, 0, 1, &lookup, err, errlen) ||
 	    get_int("LEADROUTE_CRM_LOOKUP_TIMEOUT_MS", 500, 10, 60000, &lookup_ms, err, errlen))

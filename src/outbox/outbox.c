@@ -70,9 +70,12 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 		json_object_object_add(ev, "retry_in_ms", json_object_new_int64(wait));
 		rc = store_outbox_retry(s, row->id, now_ms + wait, res->message, res->http_status,
 		                        now_ms);
-		/* a rate limit holds for every process talking to this CRM */
+		/* a rate limit holds for every process talking to this CRM, and
+		 * so does an outage */
 		if (rc == 0 && res->retry_after_ms > 0)
 			rc = store_crm_pause(s, crm, now_ms + res->retry_after_ms, res->message);
+		else if (rc == 0 && res->http_status == 0)
+			rc = store_crm_pause(s, crm, now_ms + OUTBOX_UNREACHABLE_PAUSE_MS, res->message);
 		if (rc == 0)
 			rc = store_event(s, row->lead_id, "crm_write_retry", now_ms, event_data(ev));
 		counts->retried++;

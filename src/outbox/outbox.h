@@ -12,7 +12,10 @@
  *           or dead-lettered at once for a permanent error, or after
  *           policy.max_attempts or policy.max_age_ms, with an `alert` event.
  * A 429 (or Salesforce's 403 REQUEST_LIMIT_EXCEEDED) pauses the whole CRM
- * for every process (store_crm_pause) until the time it asked for.
+ * for every process (store_crm_pause) until the time it asked for; a CRM
+ * that does not answer at all (refused, reset, timed out) pauses it for
+ * OUTBOX_UNREACHABLE_PAUSE_MS, so an outage costs the backlog one attempt
+ * every few seconds, not one attempt per row as fast as connections fail.
  * Every step is an event: crm_write_success, crm_write_retry,
  * crm_write_failed, alert.  Delivering a row twice (a lease that ran out,
  * a crash after the CRM answered) is harmless because every connector
@@ -30,8 +33,10 @@
 #include "crm/crm.h"
 #include "store/store.h"
 
+#define OUTBOX_UNREACHABLE_PAUSE_MS 5000
+
 struct outbox_policy {
-	int max_attempts;          /* LEADROUTE_OUTBOX_MAX_ATTEMPTS, default 12 */
+	int max_attempts;          /* LEADROUTE_OUTBOX_MAX_ATTEMPTS, default 100 */
 	int64_t max_age_ms;        /* LEADROUTE_OUTBOX_MAX_AGE_HOURS, default 72 h */
 	int64_t backoff_base_ms;   /* first retry after about this long: 2 s */
 	int64_t backoff_cap_ms;    /* longest wait between tries: 1 h */
@@ -39,11 +44,12 @@ struct outbox_policy {
 };
 
 /* The defaults (an inline function, so that reading settings does not
- * link the outbox in): 12 attempts, 72 hours, 2 s doubling to 1 h, and a
+ * link the outbox in): 100 attempts (with waits doubling from 2 s to the
+ * 1 h cap, about 90 hours: the age limit comes first), 72 hours, and a
  * lease long enough for a CRM call, its token refresh and its one retry. */
 static inline void outbox_policy_default(struct outbox_policy *p, int crm_timeout_ms)
 {
-	p->max_attempts = 12;
+	p->max_attempts = 100;
 	p->max_age_ms = 72LL * 3600 * 1000;
 	p->backoff_base_ms = 2000;
 	p->backoff_cap_ms = 3600LL * 1000;

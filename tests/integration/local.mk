@@ -23,3 +23,14 @@ EXTRA_DIST += tests/integration/servers-test.sh tests/integration/hostile-test.s
 TESTS += tests/integration/sigterm-test.sh tests/integration/reload-test.sh
 EXTRA_DIST += tests/integration/sigterm-test.sh tests/integration/reload-test.sh \
 	tests/integration/fcgiclient.py tests/integration/slowpost.py
+# crm-chaos-test.sh  1,000 leads a CRM through lighttpd to a fake HubSpot and
+#                    a fake Salesforce (tests/crm/fakecrm.py) that go down,
+#                    flap, rate-limit, answer slowly and expire sessions,
+#                    while the outbox worker is SIGKILLed and restarted;
+#                    every answered lead ends in the CRM exactly once with
+#                    the owner the rules chose, and only the injected
+#                    permanent errors are dead-lettered (crm-chaos-drive.py
+#                    drives, crm-chaos-check.py judges)
+TESTS += tests/integration/crm-chaos-test.sh
+EXTRA_DIST += tests/integration/crm-chaos-test.sh tests/integration/crm-chaos-drive.py \
+	tests/integration/crm-chaos-check.py tests/integration/crm-chaos-seed.json
