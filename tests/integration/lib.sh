@@ -173,7 +173,7 @@ CFG_MIN_SECONDS=0
 CFG_RATE=0
 CFG_PROCS=2
 CFG_MAX_BODY=65536
-CFG_SYNC=full
+CFG_SYNC=group
 
 # new_instance NAME: a state directory $T/NAME with a secret, an empty
 # database holding the sample accounts, and the render arguments in
