@@ -42,7 +42,7 @@ tests_bench_crm_bench_LDADD = $(LR_LIBS)
 EXTRA_DIST += tests/bench/crm-bench.sh
 
 # Builds what it runs (crm-bench, the operator command for the accounts
-# sync); about 6 minutes with the defaults (settings: tests/bench/crm-bench.sh).
+# sync); about 4 minutes with the defaults (settings: tests/bench/crm-bench.sh).
 bench-crm: tests/bench/crm-bench$(EXEEXT) src/cmd/leadroute$(EXEEXT)
 	bash '$(srcdir)/tests/bench/crm-bench.sh' '$(abs_top_builddir)'
 .PHONY: bench-crm
