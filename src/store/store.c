@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <sqlite3.h>
@@ -157,6 +158,24 @@ static int migrate(struct store *s)
 	return store_commit(s);
 }
 
+/* Apply the connection's pragmas.  Turning a new file to WAL needs an
+ * exclusive lock, and SQLite reports SQLITE_BUSY at once, without calling
+ * the busy handler, when two connections would otherwise deadlock on it:
+ * processes started together on a fresh database meet exactly that.  So
+ * a busy answer is retried here, for as long as the busy timeout. */
+static int setup_connection(struct store *s, const char *pragmas)
+{
+	int64_t deadline = clock_mono_ms() + BUSY_TIMEOUT_MS;
+	for (;;) {
+		if (exec(s, pragmas, "cannot set up the database") == 0)
+			return 0;
+		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY || clock_mono_ms() >= deadline)
+			return -1;
+		struct timespec pause = { 0, (5 + getpid() % 10) * 1000000L };   /* apart */
+		nanosleep(&pause, NULL);
+	}
+}
+
 struct store *store_open(const char *path, enum store_sync sync, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof *s);
@@ -174,7 +193,7 @@ struct store *store_open(const char *path, enum store_sync sync, char *err, size
 	const char *pragmas = sync == STORE_SYNC_FULL
 		? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
 		: "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
-	if (exec(s, pragmas, "cannot set up the database") != 0) {
+	if (setup_connection(s, pragmas) != 0) {
 		snprintf(err, errlen, "database '%s': %s", path, s->err);
 		store_close(s);
 		return NULL;
