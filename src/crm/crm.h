@@ -66,6 +66,10 @@ struct crm_result {
 	char record_id[128];        /* DONE: the CRM's id of the record written */
 	char message[512];          /* RETRY/DEAD: what went wrong, with the CRM's own message;
 	                               DONE: empty, or a warning (e.g. an association not made) */
+	int64_t pause_ms;           /* any status: the CRM's rate-limit headers say its budget
+	                               is spent; nobody should call it for this long (0: no hint).
+	                               A connector that learns it mid-task makes no further call */
+	char pause_why[160];        /* pause_ms > 0: which header said so */
 };
 
 /* Set res to status with a message (printf format); http_status and

@@ -206,6 +206,36 @@ static void snippet(const struct buf *b, char *out, size_t size)
 	out[j] = '\0';
 }
 
+/* A header's value as a count: -1 when absent or not digits only. */
+static long long header_count(const struct http_response *rs, const char *name)
+{
+	const char *v = http_header(rs, name);
+	size_t n = v ? strlen(v) : 0;
+	if (n == 0 || n > 15 || strspn(v, "0123456789") != n)
+		return -1;
+	return strtoll(v, NULL, 10);
+}
+
+/* Read the budget headers of any answer into res->pause_ms: nothing left
+ * in the rolling window pauses for the window; nothing left today, for
+ * DAILY_PARK_MS (the day ends at midnight in the account's time zone,
+ * which the answer does not say). */
+static void note_budget(const struct http_response *rs, struct crm_result *res)
+{
+	long long win = header_count(rs, "X-HubSpot-RateLimit-Interval-Milliseconds");
+	if (header_count(rs, "X-HubSpot-RateLimit-Daily-Remaining") == 0 &&
+	    res->pause_ms < DAILY_PARK_MS) {
+		res->pause_ms = DAILY_PARK_MS;
+		snprintf(res->pause_why, sizeof res->pause_why,
+		         "X-HubSpot-RateLimit-Daily-Remaining: 0");
+	} else if (header_count(rs, "X-HubSpot-RateLimit-Remaining") == 0 && win > 0 &&
+	           win <= 3600 * 1000 && res->pause_ms < win) {
+		res->pause_ms = win;
+		snprintf(res->pause_why, sizeof res->pause_why, "X-HubSpot-RateLimit-Remaining: 0 "
+		         "in a %lld ms window", win);
+	}
+}
+
 /* The wait a 429 asks for: Retry-After (http_classify took it), else the
  * official SDK's rules on the body, else the window HubSpot's headers
  * name when nothing is left in it. */
@@ -231,12 +261,11 @@ static int64_t rate_wait_ms(const struct http_response *rs, struct json_object *
 		*why = "DAILY";
 		return DAILY_PARK_MS;
 	}
-	const char *left = http_header(rs, "X-HubSpot-RateLimit-Remaining");
-	const char *win = http_header(rs, "X-HubSpot-RateLimit-Interval-Milliseconds");
-	if (left && strcmp(left, "0") == 0 && win && strspn(win, "0123456789") == strlen(win) &&
-	    strlen(win) > 0 && strlen(win) < 9) {
+	long long win = header_count(rs, "X-HubSpot-RateLimit-Interval-Milliseconds");
+	if (header_count(rs, "X-HubSpot-RateLimit-Remaining") == 0 && win > 0 &&
+	    win <= 3600 * 1000) {
 		*why = "X-HubSpot-RateLimit-Interval-Milliseconds";
-		return strtoll(win, NULL, 10);
+		return win;
 	}
 	*why = "no hint";
 	return 0;
@@ -320,7 +349,19 @@ static int call(struct hubspot *h, const char *method, const char *path, const c
 		.method = method, .url = buf_str(&url), .headers = headers, .body = body,
 		.body_len = body ? strlen(body) : 0, .timeout_ms = timeout_ms, .what = what,
 	};
+	if (res->pause_ms > 0) {
+		/* an earlier call of this task spent the budget: a call now would
+		 * only earn a 429 */
+		res->status = CRM_RETRY;
+		res->retry_after_ms = res->pause_ms;
+		snprintf(res->message, sizeof res->message, "%s: not sent, HubSpot's rate limit "
+		         "is spent (%s)", what, res->pause_why);
+		buf_free(&url);
+		return -1;
+	}
 	int rc = http_do(h->http, &rq, &h->rs);
+	if (rc == 0)
+		note_budget(&h->rs, res);
 	enum crm_status st = http_classify(&rq, &h->rs, rc, res);
 	if (st != CRM_DONE) {
 		explain(&rq, &h->rs, res);
@@ -602,9 +643,13 @@ int hubspot_deliver(struct hubspot *h, const char *payload_json, struct crm_resu
 		           contact, l.account_id);
 		struct crm_result ar;
 		memset(&ar, 0, sizeof ar);
+		ar.pause_ms = res->pause_ms;
+		memcpy(ar.pause_why, res->pause_why, sizeof ar.pause_why);
 		rc = call(h, "PUT", buf_str(&path), NULL, h->timeout_ms, "HubSpot association",
 		          &ar, &o);
 		buf_free(&path);
+		res->pause_ms = ar.pause_ms;
+		memcpy(res->pause_why, ar.pause_why, sizeof res->pause_why);
 		if (o)
 			json_object_put(o);
 		if (rc != 0 && ar.status == CRM_RETRY) {

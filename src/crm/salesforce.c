@@ -520,7 +520,11 @@ out:
 
 /* ---- REST calls ---- */
 
-static void read_limit_info(struct sf *s, const struct http_response *rs)
+/* Remember the org's API usage; when the answer says the 24-hour
+ * allowance is used up, set res->pause_ms (SF_LIMIT_PARK_MS, as a 403
+ * REQUEST_LIMIT_EXCEEDED would): the next call would be refused. */
+static void read_limit_info(struct sf *s, const struct http_response *rs,
+                            struct crm_result *res)
 {
 	const char *v = http_header(rs, "Sforce-Limit-Info");
 	const char *p;
@@ -530,6 +534,11 @@ static void read_limit_info(struct sf *s, const struct http_response *rs)
 	    sscanf(p + 10, "%ld/%ld", &used, &max) == 2 && used >= 0 && max > 0) {
 		s->api_used = used;
 		s->api_max = max;
+		if (used >= max && res->pause_ms < SF_LIMIT_PARK_MS) {
+			res->pause_ms = SF_LIMIT_PARK_MS;
+			snprintf(res->pause_why, sizeof res->pause_why,
+			         "Sforce-Limit-Info: api-usage=%ld/%ld", used, max);
+		}
 	}
 }
 
@@ -556,6 +565,13 @@ static int sf_call(struct sf *s, const char *method, const char *path, const cha
                    struct http_response *rs, struct crm_result *res)
 {
 	for (int attempt = 0;; attempt++) {
+		if (res->pause_ms > 0) {
+			/* an earlier call of this task used up the org's allowance */
+			fail(s, res, CRM_RETRY, 0, "%s: not sent, the org's API allowance is used "
+			     "up (%s)", what, res->pause_why);
+			res->retry_after_ms = res->pause_ms;
+			return -1;
+		}
 		int t = budget(s, deadline);
 		if (t <= 0) {
 			fail(s, res, CRM_RETRY, 0, "%s: no time left", what);
@@ -595,7 +611,7 @@ static int sf_call(struct sf *s, const char *method, const char *path, const cha
 			return -1;
 		}
 		buf_free(&url);
-		read_limit_info(s, rs);
+		read_limit_info(s, rs, res);
 		if (rs->status != 401)
 			return 0;
 		/* the session expired or was revoked: one new login, one retry */
@@ -1126,9 +1142,13 @@ static void record_id_by_ext(struct sf *s, const char *upsert_path, struct crm_r
 	struct buf path = {0};
 
 	result_init(&ignore);
+	ignore.pause_ms = res->pause_ms;
+	memcpy(ignore.pause_why, res->pause_why, sizeof ignore.pause_why);
 	buf_printf(&path, "%s?fields=Id", upsert_path);
-	if (sf_call(s, "GET", path.data, NULL, NULL, 0, "Salesforce lead id", &rs, &ignore) == 0 &&
-	    rs.status == 200) {
+	int rc = sf_call(s, "GET", path.data, NULL, NULL, 0, "Salesforce lead id", &rs, &ignore);
+	res->pause_ms = ignore.pause_ms;
+	memcpy(res->pause_why, ignore.pause_why, sizeof res->pause_why);
+	if (rc == 0 && rs.status == 200) {
 		json_object *doc = parse_json(&rs.body);
 		copy_str(res->record_id, sizeof res->record_id, jstr(doc, "Id"));
 		if (doc)

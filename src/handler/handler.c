@@ -565,6 +565,7 @@ struct account_ctx {
 	struct app *a;
 	char id[128];
 	bool failed;
+	int64_t now_ms;
 	struct crm_account live;    /* the CRM's answer; strings handed to normalize */
 };
 
@@ -572,6 +573,15 @@ static bool account_live(struct account_ctx *ac, const char *domain, struct acco
 {
 	struct app *a = ac->a;
 	struct crm_result res;
+	/* a CRM paused for a rate limit or an outage is not asked: the answer
+	 * would be a refusal, or a wait the buyer pays for */
+	int64_t paused = store_crm_paused_until(a->store, crm_name(a->crm));
+	if (paused != 0 && (paused < 0 || paused > ac->now_ms)) {
+		logf_(a, "live account lookup for %s: %s; routing without it, owner to review",
+		      domain, paused < 0 ? store_error(a->store) : "the CRM is paused");
+		ac->failed = true;
+		return false;
+	}
 	int got = crm_lookup_account(a->crm, domain, a->cfg.crm.lookup_timeout_ms, &ac->live, &res);
 	if (got < 0) {
 		logf_(a, "live account lookup for %s: %s; routing without it, owner to review",
@@ -874,7 +884,7 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 
 	const struct program *p = a->rules->prog;
 	struct lead_env env = refdata_env(&a->rd);
-	struct account_ctx actx = { .a = a };
+	struct account_ctx actx = { .a = a, .now_ms = req->now_ms };
 	struct account_lookup lookup = { account_find, &actx };
 	env.accounts = &lookup;
 	struct lead_facts lf;

@@ -41,6 +41,24 @@ static const char *event_data(struct json_object *o)
 	                                         JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* Whatever the outcome, a CRM whose rate-limit headers said its budget is
+ * spent is paused for every process, before anyone earns the 429. */
+static int pause_for_budget(struct store *s, const char *crm, const struct crm_result *res,
+                            int64_t now_ms)
+{
+	if (res->pause_ms <= 0)
+		return 0;
+	if (store_crm_pause(s, crm, now_ms + res->pause_ms, res->pause_why) != 0)
+		return -1;
+	struct json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "crm", json_object_new_string(crm));
+	json_object_object_add(ev, "pause_ms", json_object_new_int64(res->pause_ms));
+	json_object_object_add(ev, "why", json_object_new_string(res->pause_why));
+	int rc = store_event(s, NULL, "crm_paused", now_ms, event_data(ev));
+	json_object_put(ev);
+	return rc;
+}
+
 /* Record the outcome of one delivery in one transaction. */
 static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
                   const struct store_outbox_row *row, const struct crm_result *res,
@@ -62,6 +80,8 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 		                       : NULL, res->http_status, now_ms);
 		if (rc == 0)
 			rc = store_event(s, row->lead_id, "crm_write_success", now_ms, event_data(ev));
+		if (rc == 0)
+			rc = pause_for_budget(s, crm, res, now_ms);
 		counts->done++;
 	} else if (rc == 0 && res->status == CRM_RETRY && row->attempts < p->max_attempts &&
 	           !too_old) {
@@ -74,8 +94,10 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 		 * so does an outage */
 		if (rc == 0 && res->retry_after_ms > 0)
 			rc = store_crm_pause(s, crm, now_ms + res->retry_after_ms, res->message);
-		else if (rc == 0 && res->http_status == 0)
+		else if (rc == 0 && res->http_status == 0 && res->pause_ms == 0)
 			rc = store_crm_pause(s, crm, now_ms + OUTBOX_UNREACHABLE_PAUSE_MS, res->message);
+		if (rc == 0)
+			rc = pause_for_budget(s, crm, res, now_ms);
 		if (rc == 0)
 			rc = store_event(s, row->lead_id, "crm_write_retry", now_ms, event_data(ev));
 		counts->retried++;
@@ -94,6 +116,8 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 			json_object_object_add(ev, "alert", json_object_new_string("crm_dead_letter"));
 			rc = store_event(s, row->lead_id, "alert", now_ms, event_data(ev));
 		}
+		if (rc == 0)
+			rc = pause_for_budget(s, crm, res, now_ms);
 		counts->dead++;
 	}
 	json_object_put(ev);

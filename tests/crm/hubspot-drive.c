@@ -7,7 +7,7 @@
  * HubSpot token), DRIVE_SECRET (the webhook secret), DRIVE_TIMEOUT_MS,
  * DRIVE_LEAD_PROPERTY (HubSpot's lead id property; unset: the default).
  * Commands on standard input, one a line; one JSON line out for each:
- *   deliver <payload JSON>    -> {"rc","status","http","retry_after_ms","record_id","message","ms"}
+ *   deliver <payload JSON>    -> {"rc","status","http","retry_after_ms","pause_ms","pause_why","record_id","message","ms"}
  *   url <new webhook URL>     -> reopens the connector with that URL
  *   lookup <domain> <timeout_ms> -> ... plus "found" and "account"
  *   sync <since_ms> [stop_after] -> ... plus "count" and "ids" (in order)
@@ -55,6 +55,8 @@ static struct json_object *result_json(int64_t rc, const struct crm_result *res,
 	put(o, "status", json_object_new_string(status_name(res->status)));
 	put(o, "http", json_object_new_int(res->http_status));
 	put(o, "retry_after_ms", json_object_new_int64(res->retry_after_ms));
+	put(o, "pause_ms", json_object_new_int64(res->pause_ms));
+	put(o, "pause_why", json_object_new_string(res->pause_why));
 	put(o, "record_id", json_object_new_string(res->record_id));
 	put(o, "message", json_object_new_string(res->message));
 	put(o, "ms", json_object_new_int64(ms));

@@ -6,7 +6,8 @@
 #   the owner id is looked up once per member (the fake's request record);
 #   the same email again updates the contact; a retry after a lost answer
 #   leaves one contact; 429 with and without Retry-After waits as told
-#   (TEN_SECONDLY_ROLLING 10 s, the search's secondly limit 1 s); 500, 502,
+#   (TEN_SECONDLY_ROLLING 10 s, the search's secondly limit 1 s); a window
+#   the headers say is spent pauses instead of earning a 429; 500, 502,
 #   resets, hangs and refused connections are RETRY; validation errors are
 #   DEAD in HubSpot's words; an unknown member is DEAD naming the member;
 #   401 is DEAD with an alert; the token is in no message; lookups answer
@@ -141,6 +142,27 @@ drive deliver "$(payload L-007 rl@acme.example sdr1@acme.example "")"
 check "the daily limit is RETRY after an hour" \
 	test "$(jr .status)/$(jr .retry_after_ms)" = RETRY/3600000
 no_faults
+
+# the headers say the budget is spent: no call is made into a 429, and the
+# result tells the outbox to pause every process for the window
+fake POST /config '{"hs_burst_interval_ms": 2000, "hs_burst_max": 2, "hs_enforce_limits": true}' >/dev/null
+sleep 2.2   # the fake's rolling window empties
+S429=$(fake GET /requests | jq '.requests[-1].seq')
+drive deliver "$(payload L-030 budget1@acme.example sdr1@acme.example "")"
+check "one call of two in the window: DONE, no pause" \
+	test "$(jr .status)/$(jr .pause_ms)" = DONE/0
+A0=$(requests associations.default)
+drive deliver "$(payload L-031 budget2@acme.example sdr1@acme.example 9001)"
+check "the upsert spends the window: the association is not sent, RETRY after it" \
+	test "$(jr .status)/$(jr .retry_after_ms)/$(jr .pause_ms)" = RETRY/2000/2000
+check "... saying why" grep -q "not sent.*X-HubSpot-RateLimit-Remaining: 0 in a 2000 ms window" <<<"$(jr .message)"
+check "... and the fake saw no association request" test "$(requests associations.default)" = "$A0"
+sleep 2.2
+drive deliver "$(payload L-031 budget2@acme.example sdr1@acme.example 9001)"
+check "in a fresh window the retry is DONE and still asks for the pause" \
+	test "$(jr .status)/$(jr .pause_ms)/$(jr .pause_why)" = "DONE/2000/X-HubSpot-RateLimit-Remaining: 0 in a 2000 ms window"
+check "no 429 was earned" test "$(fake GET "/requests?since=$S429" | jq '[.requests[] | select(.status == 429)] | length')" = 0
+fake POST /config '{"hs_burst_interval_ms": 10000, "hs_burst_max": 190, "hs_enforce_limits": false}' >/dev/null
 
 # ---- server trouble: RETRY ----
 fault '{"kind":"status","status":500,"route":"contacts.upsert","count":1}'

@@ -302,6 +302,19 @@ drive usage
 check "Sforce-Limit-Info is read (api-usage N/15000)" \
 	test "$(jr '(.rc|tostring) + " " + (.max|tostring)')" = "1 15000" -a "$(jr .used)" -gt 5
 
+# the allowance used up by our own call: the answer says so, and the result
+# asks the outbox to pause every process instead of earning the 403
+USED=$(fake GET /config | jq .sf_api_usage)
+fake POST /config "{\"sf_api_limit\": $((USED + 1))}" >/dev/null
+S=$(last_seq)
+drive deliver "$(lead L-17 rep1@ourco.example)"
+check "the call that reaches the org's allowance is DONE" is .status done
+check "  and asks for an hour's pause" is .pause_ms 3600000
+check "  naming the header" is .pause_why "Sforce-Limit-Info: api-usage=$((USED + 1))/$((USED + 1))"
+check "  after one request (no 403 earned)" \
+	test "$(requests "$S" | jq '[.requests[] | select(.status == 403)] | length')" = 0
+fake POST /config '{"sf_api_limit": 15000}' >/dev/null
+
 # ==== account lookup and sync ====
 
 S=$(last_seq)

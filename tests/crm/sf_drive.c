@@ -14,7 +14,7 @@
  * connector lives through all commands, so the token and the owner cache
  * carry over between them, as in the handler.  Each command prints one
  * JSON line: {"cmd","status","http","rc","retry_after_ms","ms","record_id",
- * "message"} plus "account" (lookup), "accounts" (sync) or "used"/"max"
+ * "message","pause_ms","pause_why"} plus "account" (lookup), "accounts" (sync) or "used"/"max"
  * (usage).  Exit 0 at the end of the input, 2 on a setup error.
  *
  * By default the connector's own functions are called (sf_*), so the
@@ -59,6 +59,8 @@ static void print_result(const char *cmd, long rc, const struct crm_result *res,
 	buf_add_json_str(&b, res->record_id);
 	buf_adds(&b, ",\"message\":");
 	buf_add_json_str(&b, res->message);
+	buf_printf(&b, ",\"pause_ms\":%lld,\"pause_why\":", (long long)res->pause_ms);
+	buf_add_json_str(&b, res->pause_why);
 	if (extra)
 		buf_adds(&b, extra);
 	buf_adds(&b, "}\n");

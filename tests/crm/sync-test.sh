@@ -7,7 +7,8 @@
 # 1, and does not move the "last sync" mark, so nothing is skipped; a
 # missing token is an error naming the setting.  And the handler's live
 # lookup: an account the index lacks is asked of the CRM; a CRM slower than
-# the lookup timeout delays nobody, and the lead's owner goes to review.  Under LEADROUTE_VALGRIND
+# the lookup timeout delays nobody, and the lead's owner goes to review; a
+# paused CRM is not asked.  Under LEADROUTE_VALGRIND
 # the command runs in valgrind.
 # (run as `sh script` by tools/valgrind-wrap: go on in bash)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -102,6 +103,15 @@ check "... routed without the account (queue $(jq -r .queue <<<"$ANSWER"))" \
 check "... and the CRM payload marks the owner for review" \
 	test "$(sqlite3 "$T/live.db" "SELECT json_extract(payload, '\$.review_owner') FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE l.email = 'kim@acme.example'")" = 1
 check "... the log says why" grep -q "live account lookup for acme.example" "$T/live.log"
+# a CRM paused (a rate limit another process met) is not asked at all
+sqlite3 "$T/live.db" "INSERT INTO crm_pause (crm, until_ms, reason) VALUES ('hubspot', $(( $(date +%s%3N) + 600000 )), 'X-HubSpot-RateLimit-Remaining: 0') ON CONFLICT (crm) DO UPDATE SET until_ms = excluded.until_ms"
+S=$(fakecrm_ctl GET /requests | jq .last_seq)
+lead_cgi '{"email":"lu@acme.example","first_name":"Lu"}'
+check "live lookup: a paused CRM is not asked (nor written to)" \
+	test "$(fakecrm_ctl GET "/requests?since=$S" | jq '.requests | length')" = 0
+check "... the lead is answered, its owner marked for review" \
+	test "$(sqlite3 "$T/live.db" "SELECT json_extract(payload, '\$.review_owner') FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE l.email = 'lu@acme.example'")" = 1
+check "... the log says the CRM is paused" grep -q "acme.example: the CRM is paused" "$T/live.log"
 
 OUT=$(LEADROUTE_CRM=hubspot LEADROUTE_DB=$T/x.db "$LR" accounts sync 2>&1)
 RC=$?

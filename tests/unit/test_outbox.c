@@ -4,7 +4,7 @@
  * This program defines crm_name and crm_deliver itself, so the linker takes
  * them instead of the real connectors: each delivery answers what the
  * script says next.  Checked: done, retry with backoff, a rate limit
- * pausing the CRM, dead letters (at once, and after the attempts run out)
+ * pausing the CRM, a spent budget read from a success pausing it, dead letters (at once, and after the attempts run out)
  * with their alert, revive, leases, and a long random run in which every
  * row ends done or dead and nothing is delivered after it is settled.
  */
@@ -215,6 +215,31 @@ static void test_rate_limit_pauses_the_crm(void **state)
 	assert_int_equal(k.done, 2);
 }
 
+/* A delivery that succeeded but read "nothing left" in the rate-limit
+ * headers pauses the CRM for every process before anyone earns a 429. */
+static void test_spent_budget_pauses_the_crm(void **state)
+{
+	(void)state;
+	struct crm c = {0};
+	struct outbox_counts k = {0};
+	script(&c, CRM_DONE, 200, 0, "");
+	c.next[0].pause_ms = 10000;
+	snprintf(c.next[0].pause_why, sizeof c.next[0].pause_why,
+	         "X-HubSpot-RateLimit-Remaining: 0 in a 10000 ms window");
+	add_lead("lead-5", T0);
+	add_lead("lead-6", T0);
+	assert_int_equal(deliver(&c, T0, &k), 1);
+	assert_int_equal(k.done, 1);
+	assert_int_equal(store_crm_paused_until(s, "scripted"), T0 + 10000);
+	assert_int_equal(store_event_count(s, "crm_paused"), 1);
+	assert_int_equal(deliver(&c, T0 + 9999, &k), 0);
+	assert_int_equal(k.paused_until, T0 + 10000);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(deliver(&c, T0 + 10000, &k), 1);
+	assert_int_equal(k.done, 2);
+	assert_int_equal(store_event_count(s, "crm_paused"), 1);
+}
+
 static void test_dead_letter_and_revive(void **state)
 {
 	(void)state;
@@ -337,6 +362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_then_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_pauses_the_crm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spent_budget_pauses_the_crm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_letter_and_revive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gives_up_after_max_attempts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
