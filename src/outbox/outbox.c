@@ -99,7 +99,7 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 		if (rc == 0)
 			rc = pause_for_budget(s, crm, res, now_ms);
 		if (rc == 0)
-			rc = store_event(s, row->lead_id, "crm_write_retry", now_ms, event_data(ev));
+			rc = store_event(s, row->lead_id, "crm_write_failure", now_ms, event_data(ev));
 		counts->retried++;
 	} else if (rc == 0) {
 		char why[700];
@@ -111,7 +111,7 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 		json_object_object_add(ev, "error", json_object_new_string(why));
 		rc = store_outbox_dead(s, row->id, row->lead_id, why, res->http_status, now_ms);
 		if (rc == 0)
-			rc = store_event(s, row->lead_id, "crm_write_failed", now_ms, event_data(ev));
+			rc = store_event(s, row->lead_id, "dead_lettered", now_ms, event_data(ev));
 		if (rc == 0) {
 			json_object_object_add(ev, "alert", json_object_new_string("crm_dead_letter"));
 			rc = store_event(s, row->lead_id, "alert", now_ms, event_data(ev));

@@ -16,8 +16,8 @@
  * that does not answer at all (refused, reset, timed out) pauses it for
  * OUTBOX_UNREACHABLE_PAUSE_MS, so an outage costs the backlog one attempt
  * every few seconds, not one attempt per row as fast as connections fail.
- * Every step is an event: crm_write_success, crm_write_retry,
- * crm_write_failed, alert.  Delivering a row twice (a lease that ran out,
+ * Every step is an event: crm_write_success, crm_write_failure (retried),
+ * dead_lettered, alert.  Delivering a row twice (a lease that ran out,
  * a crash after the CRM answered) is harmless because every connector
  * writes idempotently; losing one is impossible because a row leaves the
  * pending state only in the transaction that records why.

@@ -147,12 +147,12 @@ bad_ev = []
 for i in ids:
     c = ev[i]
     want_dead = 1 if i in perm_ids else 0
-    if c["crm_write_failed"] != want_dead or c["alert:crm_dead_letter"] != want_dead or \
+    if c["dead_lettered"] != want_dead or c["alert:crm_dead_letter"] != want_dead or \
             c["crm_write_success"] != 1 - want_dead:
         bad_ev.append((i, dict(c)))
 others = [t for i, c in ev.items() for t in c if i not in by_id]
 verdict(not bad_ev and not others,
-        "events: one crm_write_success per delivered lead; one crm_write_failed and one "
+        "events: one crm_write_success per delivered lead; one dead_lettered and one "
         "alert (crm_dead_letter) per refused lead, none for any other",
         "%s %s" % (some(bad_ev, 3), some(others, 3)))
 alerts = [d2 for _, d2 in ev_data["alert:crm_dead_letter"]]
@@ -241,7 +241,7 @@ verdict(not lacking, "the fake answered with every injected fault (%s)" % ", ".j
     "%s %d" % (v, by_status[k]) for k, v in need.items()), "none of: %s" % ", ".join(lacking))
 verdict(late and slow, "answers came slower than the %d ms timeout (%d) and slow within it (%d)"
         % (timeout_ms, len(late), len(slow)))
-retries = ev_data["crm_write_retry"]
+retries = ev_data["crm_write_failure"]
 refused = [x for x in retries if "connect to server" in (x[1].get("error") or "").lower()]
 timeouts = [x for x in retries if "no answer within" in (x[1].get("error") or "")]
 verdict(refused, "leadroute saw connections refused (%d retries)" % len(refused))

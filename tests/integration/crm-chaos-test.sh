@@ -33,7 +33,7 @@
 #   - the outbox holds only done rows, with the CRM's record id, plus
 #     exactly the refused leads as dead, each with the CRM's 400 and words;
 #     crm_status follows; one crm_write_success per delivered lead, one
-#     crm_write_failed and one crm_dead_letter alert per refused one and
+#     dead_lettered and one crm_dead_letter alert per refused one and
 #     none for any other;
 #   - every delivered lead is in the fake exactly once by lead id (HubSpot
 #     contact property leadroute_id, Salesforce external id
@@ -197,7 +197,7 @@ run_crm() {
 	sqlj "SELECT id, lead_id, state, attempts, last_error, record_id, http_status FROM outbox" \
 		> "$ST/db-outbox.json"
 	sqlj "SELECT lead_id, type, data FROM events WHERE type IN
-		('crm_write_success', 'crm_write_retry', 'crm_write_failed', 'alert')" > "$ST/db-events.json"
+		('crm_write_success', 'crm_write_failure', 'dead_lettered', 'alert')" > "$ST/db-events.json"
 	lr outbox list --state pending --json -n 100000 > "$ST/pending.json"
 	lr outbox list --state dead --json -n 100000 > "$ST/dead.json"
 	fakecrm_ctl GET /records > "$ST/records.json" || bad "$crm: the fake's records"

@@ -194,7 +194,7 @@ static void test_retry_then_done(void **state)
 	assert_int_equal(deliver(&c, v.due_ms, &k), 1);
 	assert_int_equal(k.done, 1);
 	assert_string_equal(view().state, "done");
-	assert_int_equal(store_event_count(s, "crm_write_retry"), 1);
+	assert_int_equal(store_event_count(s, "crm_write_failure"), 1);
 }
 
 static void test_rate_limit_pauses_the_crm(void **state)
@@ -250,7 +250,7 @@ static void test_dead_letter_and_revive(void **state)
 	assert_int_equal(deliver(&c, T0, &k), 1);
 	assert_int_equal(k.dead, 1);
 	assert_string_equal(view().state, "dead");
-	assert_int_equal(store_event_count(s, "crm_write_failed"), 1);
+	assert_int_equal(store_event_count(s, "dead_lettered"), 1);
 	assert_int_equal(store_event_count(s, "alert"), 1);
 	assert_int_equal(deliver(&c, T0 + 999999, &k), 0);   /* dead stays dead */
 	assert_int_equal(store_begin(s), 0);
