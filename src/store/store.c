@@ -104,6 +104,25 @@ static const char *const migrations[] = {
 	"  reason TEXT);",
 	/* 5: small named values (the last accounts sync) */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+	/* 6: the event log's consumers (src/events/sink.h): each sink reads
+	 * the events after its cursor; a claimed cursor is leased like an
+	 * outbox row; events a destination refused one by one are kept */
+	"CREATE TABLE sink_cursor (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL DEFAULT 0,"
+	"  due_ms INTEGER NOT NULL DEFAULT 0, lease_ms INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+	"  updated_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE sink_dead (sink TEXT NOT NULL, event_id INTEGER NOT NULL, error TEXT,"
+	"  at_ms INTEGER NOT NULL, PRIMARY KEY (sink, event_id));"
+	"CREATE INDEX events_lead ON events(lead_id, type);",
+	/* 7: what an accounts import or sync found twice: a registrable domain
+	 * claimed by two accounts (the one kept, the one not), for the report */
+	"CREATE TABLE account_conflicts (domain TEXT NOT NULL, account_id TEXT, owner TEXT,"
+	"  kept_account_id TEXT, kept_owner TEXT, seen_ms INTEGER NOT NULL);"
+	"CREATE INDEX account_conflicts_domain ON account_conflicts(domain);",
+	/* 8: alerts are rate-limited per kind and key (a field, a queue) */
+	"CREATE TABLE alert_state (kind TEXT NOT NULL, key TEXT NOT NULL,"
+	"  last_ms INTEGER NOT NULL, suppressed INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (kind, key));",
 };
 
 /* Bring the schema up to date.  The version is read inside a write
