@@ -1,0 +1,1 @@
+# src/metrics: counters and latency histograms shared by the handler processes (/metrics).

@@ -1,0 +1,1 @@
+# src/notify: owner notices (Slack, email) and alert delivery, as event sinks.

@@ -1,0 +1,1 @@
+# src/replay: the what-if: stored leads through new rules (leadroute replay).

@@ -1,0 +1,1 @@
+# src/report: the routing review (leadroute report).

@@ -1,0 +1,1 @@
+# tests/notify: shell tests (see the scripts' headers).

@@ -1,0 +1,1 @@
+# tests/report: shell tests (see the scripts' headers).

@@ -1,0 +1,1 @@
+# tests/rules/replay.mk: leadroute replay against a database the real handler filled.

@@ -1,0 +1,1 @@
+# tests/sinks: shell tests (see the scripts' headers).

@@ -1,0 +1,1 @@
+# tests/unit/metrics.mk: unit tests of src/metrics.

@@ -1,0 +1,1 @@
+# tests/unit/notify.mk: unit tests of src/notify.

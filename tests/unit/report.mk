@@ -1,0 +1,1 @@
+# tests/unit/report.mk: unit tests of src/report.
