@@ -6,6 +6,8 @@
  *   leadroute members away EMAIL --until DATE   (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)
  *   leadroute members back EMAIL
  *   leadroute outbox list|show|retry|drain|run   the CRM outbox (leadroute_outbox.c)
+ *   leadroute report [--since 14d] [--html FILE]  the routing review (leadroute_report.c)
+ *   leadroute replay --rules NEW.routes    stored leads through new rules (leadroute_replay.c)
  * It reads the same environment as the handler (LEADROUTE_DB, ...).  Exit
  * status: 0 done, 1 the operation failed, 2 usage.  Must never change the
  * store partly: each command is one transaction.
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -26,6 +29,7 @@
 #include "lead/refdata.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/hmap.h"
 #include "util/xalloc.h"
 
 static void usage(FILE *out)
@@ -37,6 +41,9 @@ static void usage(FILE *out)
 	        "       leadroute members back EMAIL\n"
 	        "       leadroute outbox list [--state pending|done|dead] [-n N] [--json]\n"
 	        "       leadroute outbox show ID | retry ID|--all | drain [--max N] | run\n"
+	        /* report: the routing review (leadroute_report.c) */
+	        "       leadroute report [--since Nd|Nh] [--html FILE]\n"
+	        "       leadroute replay --rules NEW.routes [--since 30d] [--examples N] [--json]\n"
 	        "settings come from the environment (LEADROUTE_DB, ...; see the README)\n");
 }
 
@@ -76,10 +83,26 @@ static int cmd_import(const char *path)
 	}
 	struct store *s = leadroute_open_store();
 	int rc = s ? store_begin(s) : -1;
+	/* account conflicts (leadroute report): a domain another account gives
+	 * later in the file (the index keeps the first line), or one stored
+	 * under another account before (the index keeps the file's) */
+	int64_t now = clock_wall_ms();
+	size_t conflicts = 0;
+	for (size_t i = 0; rc == 0 && i < ix->n_dropped; i++) {
+		const struct account_row *d = &ix->dropped[i], *k = accounts_find(ix, d->domain);
+		if (!k || !d->id || !k->id || strcmp(d->id, k->id) == 0)
+			continue;
+		struct store_account lost = { d->domain, d->id, d->owner, d->lifecycle, d->tier };
+		struct store_account kept = { k->domain, k->id, k->owner, k->lifecycle, k->tier };
+		rc = store_account_conflict_add(s, &lost, &kept, now);
+		conflicts++;
+	}
 	for (size_t i = 0; rc == 0 && i < ix->n; i++) {
 		const struct account_row *r = &ix->rows[i];
 		struct store_account a = { r->domain, r->id, r->owner, r->lifecycle, r->tier };
-		rc = store_account_put(s, &a);
+		int got = store_account_put_noting_conflict(s, &a, now);
+		rc = got < 0 ? -1 : 0;
+		conflicts += got > 0;
 	}
 	if (rc == 0)
 		rc = store_commit(s);
@@ -88,7 +111,11 @@ static int cmd_import(const char *path)
 		store_rollback(s);
 	} else if (rc == 0) {
 		printf("imported %zu account%s from %s\n", ix->n, ix->n == 1 ? "" : "s", path);
+		if (conflicts)
+			printf("%zu domain%s claimed by another account as well (recorded; see "
+			       "leadroute report)\n", conflicts, conflicts == 1 ? " was" : "s were");
 	}
+	/* end of account conflicts */
 	store_close(s);
 	accounts_free(ix);
 	refdata_free(&rd);
@@ -107,9 +134,67 @@ struct sync_ctx {
 	struct store *s;
 	const struct refdata *rd;
 	long seen, stored, skipped;
+	/* account conflicts (leadroute report): how many were recorded, and the
+	 * domains this sync stored, each with the account kept (claimed_ids,
+	 * owned; claimed maps a domain to its index there) */
+	long conflicts;
+	long reassigned;        /* lead_reassigned events recorded */
+	struct hmap claimed;
+	char **claimed_ids;
+	size_t n_claimed, cap_claimed;
 	int in_batch;
 	bool failed;
 };
+
+/* Store a (inside the batch's transaction).  Within one sync the index
+ * keeps the account that claimed a domain first, and a later claimant is
+ * recorded as a conflict; the first claimant replaces an account stored
+ * before the sync, recorded as a conflict when it is another one.  1: a
+ * conflict recorded, 0: none, -1: error. */
+/* How far back an account's change of owner reassigns its leads. */
+#define REASSIGN_LOOKBACK_MS (30 * 24 * 3600 * INT64_C(1000))
+
+static int sync_claim(struct sync_ctx *c, const struct store_account *a)
+{
+	size_t len = strlen(a->domain);
+	uint32_t i;
+	bool has_id = a->id && a->id[0];
+	if (has_id && hmap_get(&c->claimed, a->domain, len, &i) &&
+	    strcmp(c->claimed_ids[i], a->id) != 0) {
+		struct store_account kept;
+		int found = store_account_get(c->s, a->domain, &kept);
+		if (found <= 0)
+			return -1;
+		return store_account_conflict_add(c->s, a, &kept, clock_wall_ms()) == 0 ? 1 : -1;
+	}
+	/* the account changed hands in the CRM: the leads we gave its old owner
+	 * are owned by someone else now (lead_reassigned, for the report) */
+	char *old_owner = NULL;
+	struct store_account before;
+	int had = store_account_get(c->s, a->domain, &before);
+	if (had < 0)
+		return -1;
+	if (had && before.owner && a->owner && strcasecmp(before.owner, a->owner) != 0)
+		old_owner = xstrdup(before.owner);
+	int got = store_account_put_noting_conflict(c->s, a, clock_wall_ms());
+	if (got >= 0 && old_owner) {
+		int64_t now = clock_wall_ms();
+		int64_t n = store_leads_reassigned(c->s, a->domain, old_owner, a->owner,
+		                                   now - REASSIGN_LOOKBACK_MS, now);
+		if (n < 0)
+			got = -1;
+		else
+			c->reassigned += n;
+	}
+	free(old_owner);
+	if (got >= 0 && has_id && !hmap_get(&c->claimed, a->domain, len, &i)) {
+		c->claimed_ids = xgrow(c->claimed_ids, &c->cap_claimed, c->n_claimed + 1,
+		                       sizeof *c->claimed_ids);
+		c->claimed_ids[c->n_claimed] = xstrdup(a->id);
+		hmap_put(&c->claimed, a->domain, len, (uint32_t)c->n_claimed++);
+	}
+	return got;
+}
 
 /* One account from the CRM into the index, keyed like the handler looks
  * it up: by registrable domain.  Commits every 500 accounts, so a long
@@ -127,8 +212,11 @@ static int sync_one(void *ctx, const struct crm_account *ca)
 	                           ca->lifecycle[0] ? ca->lifecycle : NULL,
 	                           ca->tier[0] ? ca->tier : NULL };
 	int rc = c->in_batch == 0 ? store_begin(c->s) : 0;
-	if (rc == 0)
-		rc = store_account_put(c->s, &a);
+	if (rc == 0) {
+		int got = sync_claim(c, &a);   /* account conflicts */
+		rc = got < 0 ? -1 : 0;
+		c->conflicts += got > 0;
+	}
 	free(domain);
 	if (rc == 0 && ++c->in_batch >= 500) {
 		rc = store_commit(c->s);
@@ -181,8 +269,13 @@ static int cmd_sync(int argc, char **argv)
 			since = 0;
 		int64_t started = clock_wall_ms();
 		struct sync_ctx ctx = { .s = s, .rd = &rd };
+		hmap_init(&ctx.claimed);   /* account conflicts */
 		struct crm_result res;
 		long n = crm_sync_accounts(c, since, sync_one, &ctx, &res);
+		for (size_t i = 0; i < ctx.n_claimed; i++)   /* account conflicts */
+			free(ctx.claimed_ids[i]);
+		free(ctx.claimed_ids);
+		hmap_free(&ctx.claimed);
 		if (!ctx.failed && ctx.in_batch && store_commit(s) != 0)
 			ctx.failed = true;
 		char mark[32];
@@ -201,6 +294,14 @@ static int cmd_sync(int argc, char **argv)
 			printf("%s: %ld accounts changed since %s, %ld stored, %ld without a domain\n",
 			       crm_name(c), ctx.seen, since ? "the last sync" : "the start", ctx.stored,
 			       ctx.skipped);
+			if (ctx.conflicts)   /* account conflicts */
+				printf("%ld domain%s claimed by another account as well (recorded; see "
+				       "leadroute report)\n", ctx.conflicts,
+				       ctx.conflicts == 1 ? " was" : "s were");
+			if (ctx.reassigned)
+				printf("%ld lead%s of the last 30 days now with the account's new owner "
+				       "(lead_reassigned)\n", ctx.reassigned,
+				       ctx.reassigned == 1 ? "" : "s");
 			rc = 0;
 		}
 	}
@@ -353,6 +454,11 @@ int main(int argc, char **argv)
 		return cmd_members(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "outbox") == 0)
 		return cmd_outbox(argc - 2, argv + 2);
+	/* report: the routing review (leadroute_report.c) */
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "replay") == 0)   /* leadroute_replay.c */
+		return cmd_replay(argc - 2, argv + 2);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;

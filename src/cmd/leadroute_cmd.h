@@ -13,4 +13,12 @@ struct store *leadroute_open_store(void);
  * subcommand.  Returns the exit status. */
 int cmd_outbox(int argc, char **argv);
 
+/* `leadroute report [--since Nd|Nh] [--html FILE]` (leadroute_report.c);
+ * argv holds the options.  Returns the exit status. */
+int cmd_report(int argc, char **argv);
+
+/* `leadroute replay ARGS...` (leadroute_replay.c); argv holds the words
+ * after "replay".  Returns the exit status. */
+int cmd_replay(int argc, char **argv);
+
 #endif

@@ -107,6 +107,10 @@ static void serve_one(struct app *a, const struct io *io)
 	req.content_type = param(io, "CONTENT_TYPE");
 	req.accept = param(io, "HTTP_ACCEPT");
 	req.idempotency_key = param(io, "HTTP_IDEMPOTENCY_KEY");
+	req.signature = param(io, "HTTP_LEADROUTE_SIGNATURE");
+	if (!req.signature)
+		req.signature = param(io, "HTTP_CALENDLY_WEBHOOK_SIGNATURE");
+	req.sig_timestamp = param(io, "HTTP_LEADROUTE_TIMESTAMP");
 	req.remote_addr = param(io, "REMOTE_ADDR");
 	req.now_ms = clock_wall_ms();
 	if (!req.method)
@@ -306,6 +310,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		fclose(stdout);   /* the answer is out; now confirm in the CRM */
 		handler_deliver_outbox(&a, clock_wall_ms());
+		handler_run_sinks(&a, clock_wall_ms());   /* then the event sinks */
 		app_free(&a);
 		return 0;
 	}
@@ -330,6 +335,7 @@ int main(int argc, char **argv)
 		/* the buyer has the answer; confirm in the CRM before the next
 		 * request (crash-only: a kill here leaves the row due) */
 		handler_deliver_outbox(&a, clock_wall_ms());
+		handler_run_sinks(&a, clock_wall_ms());   /* then the event sinks */
 	}
 	FCGX_Free(&fr, 1);
 	app_free(&a);

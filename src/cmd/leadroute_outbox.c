@@ -22,7 +22,9 @@
 
 #include "cmd/leadroute_cmd.h"
 #include "crm/crm.h"
+#include "events/sinks.h"
 #include "handler/config.h"
+#include "metrics/metrics.h"
 #include "outbox/outbox.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -191,7 +193,38 @@ static void print_counts(const struct outbox_counts *k)
 	}
 	printf("\n");
 	fflush(stdout);
+	if (k->alert[0])
+		fprintf(stderr, "leadroute outbox: %s\n", k->alert);
 }
+
+/* ---- event sinks: drain and run feed them too (src/events/sinks.h) ---- */
+#define OUTBOX_CMD_SINK_BATCHES 1000
+
+/* Run the sinks once; prints what happened when anything did.  0, or 1
+ * after a store error. */
+static int run_sinks(struct store *s, const struct sink_list *sl, const struct config_crm *cc,
+                     bool quiet_when_idle)
+{
+	if (!sl->n)
+		return 0;
+	struct sinks_counts k;
+	memset(&k, 0, sizeof k);
+	char err[1024];
+	int n = sinks_run(s, sl->v, sl->n, &cc->outbox, clock_wall_ms(), OUTBOX_CMD_SINK_BATCHES,
+	                  &k, err, sizeof err);
+	if (n < 0) {
+		fprintf(stderr, "leadroute: %s\n", err);
+		return 1;
+	}
+	if (n || !quiet_when_idle)
+		printf("events: sent %d, skipped %d, refused %d, batches to retry %d\n", k.sent,
+		       k.skipped, k.dead, k.retried);
+	for (int i = 0; i < k.n_problems; i++)
+		fprintf(stderr, "leadroute: %s\n", k.problems[i]);
+	fflush(stdout);
+	return 0;
+}
+/* ---- end of event sinks ---- */
 
 static volatile sig_atomic_t stopping;
 
@@ -201,12 +234,37 @@ static void on_stop(int sig)
 	stopping = 1;
 }
 
+/* The shared metrics next to LEADROUTE_DB (metrics.h), which record the
+ * worker's CRM calls like the handler's; NULL after printing why. */
+static struct metrics *open_metrics(void)
+{
+	char err[1024];
+	bool failed;
+	char *db = config_get("LEADROUTE_DB", err, sizeof err, &failed);
+	struct metrics *m = db ? metrics_open(db, err, sizeof err) : NULL;
+	if (!m)
+		fprintf(stderr, "leadroute: %s\n", db || failed ? err : "LEADROUTE_DB is not set");
+	free(db);
+	return m;
+}
+
 static int cmd_work(struct store *s, const struct config_crm *cc, bool forever, int max)
 {
 	char err[1024];
+	struct metrics *m = open_metrics();
+	if (!m)
+		return 1;
 	struct crm *c = crm_open(&cc->crm, s, err, sizeof err);
 	if (!c) {
 		fprintf(stderr, "leadroute: %s\n", err);
+		metrics_close(m);
+		return 1;
+	}
+	struct sink_list sl;   /* event sinks */
+	if (sinks_open_from_env(s, &sl, err, sizeof err) != 0) {
+		fprintf(stderr, "leadroute: %s\n", err);
+		crm_close(c);
+		metrics_close(m);
 		return 1;
 	}
 	if (forever) {
@@ -216,13 +274,15 @@ static int cmd_work(struct store *s, const struct config_crm *cc, bool forever, 
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
 			fprintf(stderr, "leadroute: cannot catch SIGTERM: %s\n", strerror(errno));
+			sink_list_free(&sl);
 			crm_close(c);
+			metrics_close(m);
 			return 1;
 		}
 	}
 	int rc = 0;
 	do {
-		struct outbox_counts k = {0};
+		struct outbox_counts k = { .metrics = m };
 		int n = 0;
 		while (!stopping && n < max) {
 			int got = outbox_deliver_one(s, c, &cc->outbox, clock_wall_ms(), NULL, &k, err,
@@ -238,6 +298,8 @@ static int cmd_work(struct store *s, const struct config_crm *cc, bool forever, 
 		}
 		if (n || !forever || k.paused_until)
 			print_counts(&k);
+		if (rc == 0 && !stopping)
+			rc = run_sinks(s, &sl, cc, forever);   /* event sinks */
 		if (!forever || rc)
 			break;
 		/* sleep until the next row is due (at most a second, so new
@@ -252,7 +314,9 @@ static int cmd_work(struct store *s, const struct config_crm *cc, bool forever, 
 			nanosleep(&ts, NULL);
 		}
 	} while (!stopping);
+	sink_list_free(&sl);   /* event sinks */
 	crm_close(c);
+	metrics_close(m);
 	return rc;
 }
 

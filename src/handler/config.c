@@ -124,7 +124,7 @@ int config_crm_load(struct config_crm *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	char **o = c->own, *kind = NULL;
-	int64_t timeout, attempts, age_h, lookup, lookup_ms;
+	int64_t timeout, attempts, age_h, lookup, lookup_ms, al_window, al_every, al_valid, al_crm;
 	if (get_str("LEADROUTE_CRM", "local", &kind, err, errlen) ||
 	    get_str("LEADROUTE_HUBSPOT_URL", "https://api.hubapi.com", &o[0], err, errlen) ||
 	    get_str("LEADROUTE_HUBSPOT_TOKEN", NULL, &o[1], err, errlen) ||
@@ -143,7 +143,12 @@ int config_crm_load(struct config_crm *c, char *err, size_t errlen)
 	    get_int("LEADROUTE_OUTBOX_MAX_ATTEMPTS", 100, 1, 10000, &attempts, err, errlen) ||
 	    get_int("LEADROUTE_OUTBOX_MAX_AGE_HOURS", 72, 1, 24 * 365, &age_h, err, errlen) ||
 	    get_int("LEADROUTE_CRM_LOOKUP", 0, 0, 1, &lookup, err, errlen) ||
-	    get_int("LEADROUTE_CRM_LOOKUP_TIMEOUT_MS", 500, 10, 60000, &lookup_ms, err, errlen))
+	    get_int("LEADROUTE_CRM_LOOKUP_TIMEOUT_MS", 500, 10, 60000, &lookup_ms, err, errlen) ||
+	    get_int("LEADROUTE_ALERT_WINDOW_MINUTES", 15, 1, 24 * 60, &al_window, err, errlen) ||
+	    get_int("LEADROUTE_ALERT_EVERY_MINUTES", 30, 0, 7 * 24 * 60, &al_every, err, errlen) ||
+	    get_int("LEADROUTE_ALERT_VALIDATION_FAILURES", 25, 1, 1000000, &al_valid, err,
+	            errlen) ||
+	    get_int("LEADROUTE_ALERT_CRM_FAILURES", 10, 1, 1000000, &al_crm, err, errlen))
 		goto fail;
 	struct crm_config *k = &c->crm;
 	*k = (struct crm_config){
@@ -155,6 +160,9 @@ int config_crm_load(struct config_crm *c, char *err, size_t errlen)
 	outbox_policy_default(&c->outbox, (int)timeout);
 	c->outbox.max_attempts = (int)attempts;
 	c->outbox.max_age_ms = age_h * 3600 * 1000;
+	c->outbox.alerts = (struct alert_policy){ .window_ms = al_window * 60000,
+		.every_ms = al_every * 60000, .validation_failures = (int)al_valid,
+		.crm_failures = (int)al_crm };
 	c->lookup = lookup == 1;
 	c->lookup_timeout_ms = (int)lookup_ms;
 	if (strcmp(kind, "local") == 0) {
@@ -217,6 +225,8 @@ int config_load(struct config *c, char *err, size_t errlen)
 	    get_str("LEADROUTE_SPAM_HONEYPOT", "hp_website2", &c->honeypot, err, errlen) ||
 	    get_str("LEADROUTE_SYNC", "group", &sync, err, errlen) ||
 	    get_str("LEADROUTE_LOG", NULL, &c->log_file, err, errlen) ||
+	    get_str("LEADROUTE_SCHEDULER_SECRET", NULL, &c->scheduler_secret, err, errlen) ||
+	    get_str("LEADROUTE_CRM_WEBHOOK_SECRET", NULL, &c->crm_hook_secret, err, errlen) ||
 	    get_int("LEADROUTE_MAX_BODY", 65536, 1024, 16 * 1024 * 1024, &max_body, err, errlen) ||
 	    get_int("LEADROUTE_SPAM_MIN_SECONDS", 3, 0, 3600, &min_seconds, err, errlen) ||
 	    get_int("LEADROUTE_RATE_LIMIT", 10, 0, 100000, &rate, err, errlen) ||
@@ -272,5 +282,11 @@ void config_free(struct config *c)
 	}
 	free(c->honeypot);
 	free(c->log_file);
+	char *hooks[] = { c->scheduler_secret, c->crm_hook_secret };
+	for (size_t i = 0; i < 2; i++)
+		if (hooks[i]) {
+			memset(hooks[i], 0, strlen(hooks[i]));
+			free(hooks[i]);
+		}
 	memset(c, 0, sizeof *c);
 }

@@ -48,6 +48,8 @@ struct config {
 	enum store_sync sync;   /* LEADROUTE_SYNC: group (default), full or normal */
 	bool dry_run;           /* LEADROUTE_DRY_RUN=1: route and answer, write nothing */
 	char *log_file;         /* LEADROUTE_LOG: where diagnostics go; default stderr */
+	char *scheduler_secret; /* LEADROUTE_SCHEDULER_SECRET: signs POST /booked; NULL: off */
+	char *crm_hook_secret;  /* LEADROUTE_CRM_WEBHOOK_SECRET: signs POST /owner-changed */
 };
 
 /* Fill c from the environment.  Returns 0, or -1 with err naming the bad

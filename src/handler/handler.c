@@ -17,15 +17,20 @@
 #include <sys/stat.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
+#include "alert/alert.h"
 #include "assign/assign.h"
 #include "intake/body.h"
 #include "intake/idem.h"
 #include "outbox/outbox.h"
 #include "crm/crm.h"
+#include "crm/webhook.h"
 #include "intake/token.h"
 #include "lead/lead.h"
+#include "metrics/metrics.h"
 #include "rules/route.h"
+#include "util/clock.h"
 #include "util/hmap.h"
 #include "util/xalloc.h"
 
@@ -189,8 +194,15 @@ int app_init(struct app *a, char *err, size_t errlen)
 	a->store = store_open(a->cfg.db, a->cfg.sync, err, errlen);
 	if (!a->store)
 		goto fail;
+	a->metrics = metrics_open(a->cfg.db, err, errlen);   /* /metrics (doc/metrics.md) */
+	if (!a->metrics)
+		goto fail;
 	a->crm = crm_open(&a->cfg.crm.crm, a->store, err, errlen);
 	if (!a->crm)
+		goto fail;
+	/* event sinks (src/events/sinks.h); a dry run writes nothing, so
+	 * it forwards nothing either */
+	if (!a->cfg.dry_run && sinks_open_from_env(a->store, &a->sinks, err, errlen) != 0)
 		goto fail;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/index.html", a->cfg.www);
@@ -206,6 +218,8 @@ void app_free(struct app *a)
 {
 	ruleset_free(a->rules);
 	crm_close(a->crm);
+	sink_list_free(&a->sinks);   /* event sinks */
+	metrics_close(a->metrics);
 	store_close(a->store);
 	refdata_free(&a->rd);
 	free(a->form_html);
@@ -214,6 +228,29 @@ void app_free(struct app *a)
 		fclose(a->log);
 	config_free(&a->cfg);
 	memset(a, 0, sizeof *a);
+}
+
+/* Every process that meets the refused file tries; the rate limit lets
+ * one alert through. */
+static void alert_rules_refused(struct app *a)
+{
+	if (a->cfg.dry_run || !a->store)
+		return;
+	char msg[700];
+	snprintf(msg, sizeof msg, "the rules file %.200s was changed and refused (%.300s); the "
+	         "last good rules are still in use: fix it (routec --check) and save it again",
+	         a->cfg.rules, a->rules_problem ? a->rules_problem : "see the log");
+	bool raised = false;
+	int64_t now = clock_wall_ms();
+	if (store_begin(a->store) != 0 ||
+	    alert_raise(a->store, &a->cfg.crm.outbox.alerts, "rules_refused", a->cfg.rules, NULL,
+	                msg, NULL, now, &raised) != 0 ||
+	    store_commit(a->store) != 0) {
+		store_rollback(a->store);
+		logf_(a, "the rules_refused alert was not stored: %s", store_error(a->store));
+	} else if (raised) {
+		logf_(a, "ALERT: %s", msg);
+	}
 }
 
 void app_reload_rules(struct app *a)
@@ -244,6 +281,7 @@ void app_reload_rules(struct app *a)
 		a->rules_refused = true;
 		logf_(a, "refused the changed rules file '%s'; still serving the last good rules",
 		      a->cfg.rules);
+		alert_rules_refused(a);
 		return;
 	}
 	ruleset_free(a->rules);
@@ -433,18 +471,26 @@ static void handle_metrics(struct app *a, const struct request *req, struct resp
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	buf_adds(&r->body, "# HELP leadroute_events_total Events stored, by type (all processes).\n"
 	         "# TYPE leadroute_events_total counter\n");
-	if (store_event_counts(a->store, metric_row, &r->body) != 0) {
+	/* metrics: the outbox's backlog from the store, then what every
+	 * process recorded in the shared file (doc/metrics.md) */
+	int64_t pending = -1, dead = -1;
+	if (store_event_counts(a->store, metric_row, &r->body) != 0 ||
+	    (pending = store_outbox_count(a->store, "pending")) < 0 ||
+	    (dead = store_outbox_count(a->store, "dead")) < 0) {
 		buf_reset(&r->body);
 		respond_text(r, 503, "metrics unavailable: the store cannot be read");
 		logf_(a, "metrics: %s", store_error(a->store));
 		return;
 	}
+	buf_printf(&r->body, "# HELP leadroute_outbox_rows Outbox rows now waiting for the CRM "
+	           "(pending) or dead-lettered (dead).\n# TYPE leadroute_outbox_rows gauge\n"
+	           "leadroute_outbox_rows{state=\"pending\"} %lld\n"
+	           "leadroute_outbox_rows{state=\"dead\"} %lld\n", (long long)pending,
+	           (long long)dead);
 	buf_printf(&r->body, "# HELP leadroute_rules_refused Whether the last change to the rules "
 	           "file was refused (1) or is in use (0).\n# TYPE leadroute_rules_refused gauge\n"
 	           "leadroute_rules_refused %d\n", a->rules_refused ? 1 : 0);
-	buf_printf(&r->body, "# HELP leadroute_process_requests_total Requests this process "
-	           "handled.\n# TYPE leadroute_process_requests_total counter\n"
-	           "leadroute_process_requests_total %llu\n", (unsigned long long)a->requests);
+	metrics_render(a->metrics, &r->body);
 }
 
 static void handle_healthz(struct app *a, const struct request *req, struct response *r)
@@ -888,9 +934,8 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	struct account_lookup lookup = { account_find, &actx };
 	env.accounts = &lookup;
 	struct lead_facts lf;
-	lead_normalize(p, &l, &env, &lf, &errs);
-	if (!lf.facts.v[F_EMAIL].present)   /* required; one message per field */
-		lead_errors_add(&errs, "email", "enter your work email address");
+	/* normalize, email required: shared with `leadroute replay` (lead.h) */
+	lead_normalize_submission(p, &l, &env, &lf, &errs);
 	/* the rate limit counts well-formed submissions only: a buyer fixing
 	 * a typo is not flooding us */
 	if (!errs.n && a->cfg.rate_limit > 0 && req->remote_addr && !a->cfg.dry_run) {
@@ -923,12 +968,21 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		for (size_t i = 0; i < errs.n; i++)
 			json_object_array_add(fields, json_object_new_string(errs.v[i].field));
 		json_object_object_add(ev, "fields", fields);
+		const char *names[32];
+		size_t n_names = 0;
+		for (size_t i = 0; i < errs.n && n_names < sizeof names / sizeof names[0]; i++)
+			names[n_names++] = errs.v[i].field;
+		char alert[400] = "";
 		if (!a->cfg.dry_run && (store_begin(a->store) != 0 ||
 		    store_event(a->store, NULL, "validation_failed", req->now_ms,
 		                json_object_to_json_string(ev)) != 0 ||
+		    alert_check_validation(a->store, &a->cfg.crm.outbox.alerts, names, n_names,
+		                           req->now_ms, alert, sizeof alert) != 0 ||
 		    store_commit(a->store) != 0)) {
 			store_rollback(a->store);
 			logf_(a, "validation_failed event not stored: %s", store_error(a->store));
+		} else if (alert[0]) {
+			logf_(a, "ALERT: %s", alert);
 		}
 		json_object_put(ev);
 		reshow_form(a, req, r, &l, &errs, json);
@@ -1012,6 +1066,24 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		rc = store_event(a->store, sl.id, type, req->now_ms, json_object_to_json_string(ev));
 		json_object_put(ev);
 	}
+	if (rc == 0 && !rt.drop && rt.outcome == OUT_SCHEDULER && as.scheduler) {
+		struct json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "queue", sl.queue ? json_object_new_string(sl.queue) : NULL);
+		json_object_object_add(ev, "member", json_object_new_string(as.member));
+		rc = store_event(a->store, sl.id, "scheduler_shown", req->now_ms,
+		                 json_object_to_json_string(ev));
+		json_object_put(ev);
+	}
+	char alert[400] = "";
+	if (rc == 0 && !rt.drop && !as.member && sl.queue) {
+		bool raised = false;
+		snprintf(alert, sizeof alert, "queue %.64s has no available member: lead %s is "
+		         "unassigned (every member away or at capacity?)", sl.queue, sl.id);
+		rc = alert_raise(a->store, &a->cfg.crm.outbox.alerts, "queue_no_member", sl.queue,
+		                 sl.id, alert, NULL, req->now_ms, &raised);
+		if (!raised)
+			alert[0] = '\0';
+	}
 	if (rc == 0 && !rt.drop) {
 		char *payload = crm_payload(&sl, fields, &actx);
 		int64_t row = 0;
@@ -1042,6 +1114,8 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 		logf_(a, "lead not stored: %s", aerr[0] ? aerr : store_error(a->store));
 		respond_error(r, json, 503, "we could not save your request; please try again");
 	} else {
+		if (alert[0])
+			logf_(a, "ALERT: %s", alert);
 		respond_lead(r, json, resp_text);
 		if (!rt.drop && a->cfg.crm.crm.kind != CRM_LOCAL)
 			snprintf(a->last_lead, sizeof a->last_lead, "%s", sl.id);
@@ -1053,9 +1127,238 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 	lead_free(&l);
 }
 
+/* ---- signed webhooks: what other systems tell us about a lead ---- */
+
+#define HOOK_MAX_SKEW_S 300     /* a signature older or newer than this is refused */
+
+/* The signature of a webhook request: "Leadroute-Signature: v1=HEX" with
+ * "Leadroute-Timestamp: TS" (what our own webhook connector sends), or
+ * Calendly's "Calendly-Webhook-Signature: t=TS,v1=HEX"; both are HMAC-SHA256
+ * of "TS.BODY" under the shared secret.  0 when it matches and is fresh,
+ * else -1 with why (a reason safe to answer). */
+static int hook_verify(const char *secret, const struct request *req, int64_t now_s,
+                       const char **why)
+{
+	const char *sig = req->signature, *v1 = NULL;
+	long long ts = -1;
+	char *end;
+	if (!sig || !*sig) {
+		*why = "the request is not signed (Leadroute-Signature)";
+		return -1;
+	}
+	if (strncmp(sig, "t=", 2) == 0) {          /* t=TS,v1=HEX */
+		ts = strtoll(sig + 2, &end, 10);
+		v1 = *end == ',' ? strstr(end, "v1=") : NULL;
+	} else if (req->sig_timestamp && *req->sig_timestamp) {
+		ts = strtoll(req->sig_timestamp, &end, 10);
+		if (*end)
+			ts = -1;
+		v1 = strncmp(sig, "v1=", 3) == 0 ? sig : NULL;
+	}
+	if (ts < 0 || !v1) {
+		*why = "the signature header is malformed (want v1=HEX with Leadroute-Timestamp)";
+		return -1;
+	}
+	if (ts < now_s - HOOK_MAX_SKEW_S || ts > now_s + HOOK_MAX_SKEW_S) {
+		*why = "the signature's timestamp is more than 5 minutes off";
+		return -1;
+	}
+	char want[68];
+	if (webhook_sign(secret, ts, req->body, req->body_len, want) != 0) {
+		*why = "the signature cannot be computed";
+		return -1;
+	}
+	size_t n = strlen(want);
+	if (strlen(v1) < n || CRYPTO_memcmp(v1, want, n) != 0 || (v1[n] && v1[n] != ',')) {
+		*why = "the signature does not match";
+		return -1;
+	}
+	return 0;
+}
+
+/* A string member at a path of plain member names ("payload.email"). */
+static const char *json_path_str(struct json_object *o, const char *path)
+{
+	char part[64];
+	while (o && *path) {
+		size_t n = strcspn(path, ".");
+		if (n >= sizeof part)
+			return NULL;
+		memcpy(part, path, n);
+		part[n] = '\0';
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, part, &o))
+			return NULL;
+		path += n + (path[n] == '.');
+	}
+	return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : NULL;
+}
+
+/* The first of these paths holding a non-empty string. */
+static const char *json_first_str(struct json_object *o, const char *const *paths)
+{
+	for (; *paths; paths++) {
+		const char *v = json_path_str(o, *paths);
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
+/* Verify, parse and find the lead a webhook names.  Returns the parsed
+ * body (caller puts it) with *lead filled, or NULL with r answered. */
+static struct json_object *hook_open(struct app *a, const struct request *req,
+                                     struct response *r, const char *secret,
+                                     struct store_lead_ref *lead)
+{
+	const char *why;
+	if (strcmp(req->method, "POST") != 0) {
+		r->allow = "POST";
+		respond_error(r, true, 405, "use POST");
+		return NULL;
+	}
+	if (!secret || a->cfg.dry_run) {
+		respond_error(r, true, 404, "this webhook is not configured");
+		return NULL;
+	}
+	if (req->body_too_large || req->length_mismatch) {
+		respond_error(r, true, 413, "the body is too large or cut short");
+		return NULL;
+	}
+	if (hook_verify(secret, req, req->now_ms / 1000, &why) != 0) {
+		logf_(a, "webhook %s refused: %s", req->path, why);
+		respond_error(r, true, 401, why);
+		return NULL;
+	}
+	struct json_object *o = json_tokener_parse(req->body);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		respond_error(r, true, 400, "the body is not a JSON object");
+		return NULL;
+	}
+	static const char *const ids[] = { "lead_id", "payload.tracking.utm_content", NULL };
+	static const char *const emails[] = { "email", "payload.email", NULL };
+	const char *id = json_first_str(o, ids), *email = json_first_str(o, emails);
+	int got = id || email ? store_lead_find(a->store, id, id ? NULL : email, lead) : 0;
+	if (got != 1) {
+		if (got < 0)
+			logf_(a, "webhook %s: %s", req->path, store_error(a->store));
+		respond_error(r, true, got < 0 ? 503 : 404, got < 0 ? "the store cannot be read"
+		              : id || email ? "no lead has this lead_id or email"
+		              : "name the lead: lead_id or email");
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Store one event about a webhook's lead and answer 200 with it. */
+static void hook_store(struct app *a, const struct request *req, struct response *r,
+                       const char *lead_id, const char *type, struct json_object *data)
+{
+	const char *text = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
+	                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (store_begin(a->store) != 0 ||
+	    store_event(a->store, lead_id, type, req->now_ms, text) != 0 ||
+	    store_commit(a->store) != 0) {
+		store_rollback(a->store);
+		logf_(a, "%s event not stored: %s", type, store_error(a->store));
+		respond_error(r, true, 503, "not stored; send it again");
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "lead_id", json_object_new_string(lead_id));
+	json_object_object_add(o, "event", json_object_new_string(type));
+	respond_json(r, 200, o);
+	json_object_put(o);
+}
+
+/* Answer a webhook that changes nothing: 200 with why, or 503. */
+static void hook_noop(struct response *r, int64_t seen, const char *why)
+{
+	if (seen < 0) {
+		respond_error(r, true, 503, "the store cannot be read");
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "unchanged", json_object_new_string(why));
+	respond_json(r, 200, o);
+	json_object_put(o);
+}
+
+/* POST /booked: the buyer booked a meeting on the scheduler we sent them
+ * to.  The lead is named by lead_id (or Calendly's tracking.utm_content)
+ * or, failing that, by the invitee's email; the booking's id (booking_id
+ * or Calendly's payload.uri) makes a resent webhook count once. */
+static void handle_booked(struct app *a, const struct request *req, struct response *r)
+{
+	struct store_lead_ref lead;
+	struct json_object *o = hook_open(a, req, r, a->cfg.scheduler_secret, &lead);
+	if (!o)
+		return;
+	static const char *const bids[] = { "booking_id", "payload.uri", NULL };
+	static const char *const starts[] = { "starts_at", "payload.scheduled_event.start_time",
+	                                      NULL };
+	const char *booking = json_first_str(o, bids), *start = json_first_str(o, starts);
+	int64_t seen = booking ? store_event_match(a->store, "meeting_booked", lead.id,
+	                                           "booking_id", booking) : 0;
+	if (seen != 0) {
+		hook_noop(r, seen, "this booking is already recorded");
+		json_object_put(o);
+		return;
+	}
+	struct json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "queue", lead.queue[0] ? json_object_new_string(lead.queue)
+	                       : NULL);
+	json_object_object_add(ev, "member", lead.member[0] ? json_object_new_string(lead.member)
+	                       : NULL);
+	if (booking)
+		json_object_object_add(ev, "booking_id", json_object_new_string(booking));
+	if (start)
+		json_object_object_add(ev, "starts_at", json_object_new_string(start));
+	hook_store(a, req, r, lead.id, "meeting_booked", ev);
+	json_object_put(ev);
+	json_object_put(o);
+}
+
+/* POST /owner-changed: the CRM says who owns the lead now ({"lead_id" or
+ * "email", "owner"}).  An owner other than the member we assigned (and
+ * than the last reassignment seen) is a lead_reassigned event: the
+ * routing's first pass was not the final word. */
+static void handle_owner_changed(struct app *a, const struct request *req, struct response *r)
+{
+	struct store_lead_ref lead;
+	struct json_object *o = hook_open(a, req, r, a->cfg.crm_hook_secret, &lead);
+	if (!o)
+		return;
+	static const char *const owners[] = { "owner", NULL };
+	const char *owner = json_first_str(o, owners);
+	if (!owner || strlen(owner) > 254) {
+		respond_error(r, true, 400, "name the new owner: owner (an email, as in the rules)");
+		json_object_put(o);
+		return;
+	}
+	int64_t seen = store_event_match(a->store, "lead_reassigned", lead.id, "to", owner);
+	if (seen != 0 || strcasecmp(owner, lead.member) == 0) {
+		hook_noop(r, seen, "the lead already has this owner");
+		json_object_put(o);
+		return;
+	}
+	struct json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "from", lead.member[0] ? json_object_new_string(lead.member)
+	                       : NULL);
+	json_object_object_add(ev, "to", json_object_new_string(owner));
+	json_object_object_add(ev, "source", json_object_new_string("crm_webhook"));
+	json_object_object_add(ev, "queue", lead.queue[0] ? json_object_new_string(lead.queue)
+	                       : NULL);
+	hook_store(a, req, r, lead.id, "lead_reassigned", ev);
+	json_object_put(ev);
+	json_object_put(o);
+}
+
 int handler_deliver_outbox(struct app *a, int64_t now_ms)
 {
-	struct outbox_counts k = {0};
+	struct outbox_counts k = { .metrics = a->metrics };
 	char err[1024];
 	int n = 0;
 	/* the lead just answered first: the buyer's submit to the CRM is the
@@ -1070,26 +1373,77 @@ int handler_deliver_outbox(struct app *a, int64_t now_ms)
 	 * request that stored nothing claims nothing */
 	if (n < 0)
 		logf_(a, "%s", err);
+	if (k.alert[0])
+		logf_(a, "%s", k.alert);
 	return n;
 }
+
+/* metrics: one answered request into the shared metrics (doc/metrics.md):
+ * its count and duration, and for a lead taken (200 or 303: stored,
+ * replayed, or spam answered alike) the time since the process began
+ * reading it (req->now_ms). */
+static void record_request(struct app *a, const struct request *req, enum metrics_endpoint ep,
+                           const struct response *resp, uint64_t t0_ns, int64_t t0_wall_ms)
+{
+	uint64_t ns = metrics_clock_ns() - t0_ns;
+	metrics_request(a->metrics, ep, resp->status, ns);
+	if (ep == METRICS_EP_LEAD && strcmp(req->method, "POST") == 0 &&
+	    (resp->status == 200 || resp->status == 303)) {
+		int64_t reading_ms = t0_wall_ms - req->now_ms;
+		metrics_submit_to_answer(a->metrics, ns + (reading_ms > 0 ? (uint64_t)reading_ms
+		                                                          * 1000000u : 0));
+	}
+}
+
+/* ---- event sinks (handler.h) ---- */
+int handler_run_sinks(struct app *a, int64_t now_ms)
+{
+	if (!a->sinks.n)
+		return 0;
+	struct sinks_counts k;
+	memset(&k, 0, sizeof k);
+	char err[1024];
+	int n = sinks_run(a->store, a->sinks.v, a->sinks.n, &a->cfg.crm.outbox, now_ms,
+	                  HANDLER_SINK_BATCHES, &k, err, sizeof err);
+	for (int i = 0; i < k.n_problems; i++)
+		logf_(a, "%s", k.problems[i]);
+	if (n < 0)
+		logf_(a, "%s", err);
+	return n;
+}
+/* ---- end of event sinks ---- */
 
 void handler_handle(struct app *a, const struct request *req, struct response *resp)
 {
 	memset(resp, 0, sizeof *resp);
 	a->requests++;
+	uint64_t t0_ns = metrics_clock_ns();
+	int64_t t0_wall_ms = clock_wall_ms();
 	const char *path = req->path ? req->path : "";
 	const char *last = strrchr(path, '/');
 	last = last ? last + 1 : path;
-	if (strcmp(last, "lead") == 0)
-		handle_lead(a, req, resp);
-	else if (strcmp(last, "event") == 0)
-		handle_event(a, req, resp);
-	else if (strcmp(last, "healthz") == 0)
-		handle_healthz(a, req, resp);
-	else if (strcmp(last, "metrics") == 0)
-		handle_metrics(a, req, resp);
-	else if (!*last || strcmp(last, "form") == 0 || strstr(last, ".fcgi") || strstr(last, ".cgi"))
-		handle_form(a, req, resp);
-	else
-		respond_text(resp, 404, "not found");
+	enum metrics_endpoint ep =
+		strcmp(last, "lead") == 0 ? METRICS_EP_LEAD :
+		strcmp(last, "event") == 0 ? METRICS_EP_EVENT :
+		strcmp(last, "healthz") == 0 ? METRICS_EP_HEALTHZ :
+		strcmp(last, "metrics") == 0 ? METRICS_EP_METRICS :
+		!*last || strcmp(last, "form") == 0 || strstr(last, ".fcgi") || strstr(last, ".cgi")
+		? METRICS_EP_FORM : METRICS_EP_OTHER;
+	switch (ep) {
+	case METRICS_EP_LEAD: handle_lead(a, req, resp); break;
+	case METRICS_EP_EVENT: handle_event(a, req, resp); break;
+	case METRICS_EP_HEALTHZ: handle_healthz(a, req, resp); break;
+	case METRICS_EP_METRICS: handle_metrics(a, req, resp); break;
+	case METRICS_EP_FORM: handle_form(a, req, resp); break;
+	default:
+		/* the signed webhooks (rare: counted as other) */
+		if (strcmp(last, "booked") == 0)
+			handle_booked(a, req, resp);
+		else if (strcmp(last, "owner-changed") == 0)
+			handle_owner_changed(a, req, resp);
+		else
+			respond_text(resp, 404, "not found");
+		break;
+	}
+	record_request(a, req, ep, resp, t0_ns, t0_wall_ms);
 }

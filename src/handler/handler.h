@@ -11,7 +11,9 @@
  * mutable state of the process, in one place.
  *
  * Endpoints: GET / (the form, with a fresh signed token), POST /lead,
- * POST /event (client beacons), GET /healthz, GET /metrics.  The path is
+ * POST /event (client beacons), GET /healthz, GET /metrics, and the signed
+ * webhooks POST /booked (a scheduler's booking: meeting_booked) and POST
+ * /owner-changed (the CRM moved a lead: lead_reassigned), see doc/events.md.  The path is
  * PATH_INFO when set, else SCRIPT_NAME, so /lead and
  * /cgi-bin/leadroute.fcgi/lead both work.
  */
@@ -24,11 +26,14 @@
 #include <time.h>
 #include <sys/types.h>
 
+#include "events/sinks.h"
 #include "handler/config.h"
 #include "lead/refdata.h"
 #include "rules/ruleset.h"
 #include "store/store.h"
 #include "util/buf.h"
+
+struct metrics;   /* metrics/metrics.h */
 
 struct app {
 	struct config cfg;
@@ -46,11 +51,14 @@ struct app {
 	char *rules_problem;        /* the refusal's first diagnostic, for /healthz */
 	struct store *store;
 	struct crm *crm;            /* the CRM of record (LEADROUTE_CRM) */
+	struct sink_list sinks;     /* the event log's consumers (src/events/sinks.h) */
 	char last_lead[37];         /* answered, its CRM write not yet tried */
 	char *form_html;            /* www/index.html: the form, fresh (GET /) and
 	                               re-shown with errors (422) */
 	FILE *log;                  /* diagnostics; stderr unless LEADROUTE_LOG */
 	uint64_t requests;
+	struct metrics *metrics;    /* counters and histograms shared by the deployment's
+	                               processes (DB-metrics, metrics/metrics.h); owned */
 };
 
 struct request {
@@ -59,6 +67,9 @@ struct request {
 	const char *content_type;
 	const char *accept;         /* HTTP_ACCEPT */
 	const char *idempotency_key;/* HTTP_IDEMPOTENCY_KEY */
+	const char *signature;      /* HTTP_LEADROUTE_SIGNATURE ("v1=HEX"), or Calendly's
+	                               HTTP_CALENDLY_WEBHOOK_SIGNATURE ("t=TS,v1=HEX") */
+	const char *sig_timestamp;  /* HTTP_LEADROUTE_TIMESTAMP (seconds) */
 	const char *remote_addr;
 	const char *body;           /* read in full, at most cfg.max_body bytes */
 	size_t body_len;
@@ -94,6 +105,16 @@ void handler_handle(struct app *a, const struct request *req, struct response *r
  * Returns the number of rows settled (0 or 1), or -1 on a store error
  * (logged). */
 int handler_deliver_outbox(struct app *a, int64_t now_ms);
+
+/* ---- event sinks ----
+ * After the answer has gone out, next to handler_deliver_outbox: feed the
+ * event log to the configured sinks (JSON-lines file, analytics), at most
+ * HANDLER_SINK_BATCHES batches each, so a backlog is worked off a little
+ * per request and a sink that is down costs nothing until its retry is
+ * due.  Returns the batches settled, or -1 on a store error (logged; a
+ * failing sink is logged too). */
+#define HANDLER_SINK_BATCHES 2
+int handler_run_sinks(struct app *a, int64_t now_ms);
 
 /* The status line text for a code ("See Other"). */
 const char *handler_status_text(int status);

@@ -61,10 +61,21 @@ int csv_record(const char **pp, char **fields, int max, char *err, size_t errlen
 	return n;
 }
 
+/* By domain, then by line: the earliest line of a domain is the one kept. */
 static int cmp_row(const void *a, const void *b)
 {
-	return strcmp(((const struct account_row *)a)->domain,
-	              ((const struct account_row *)b)->domain);
+	const struct account_row *x = a, *y = b;
+	int c = strcmp(x->domain, y->domain);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static void row_free(struct account_row *r)
+{
+	free(r->domain);
+	free(r->id);
+	free(r->owner);
+	free(r->lifecycle);
+	free(r->tier);
 }
 
 static char *nonempty(char *s)
@@ -103,15 +114,12 @@ void accounts_free(struct account_index *ix)
 {
 	if (!ix)
 		return;
-	for (size_t i = 0; i < ix->n; i++) {
-		struct account_row *r = &ix->rows[i];
-		free(r->domain);
-		free(r->id);
-		free(r->owner);
-		free(r->lifecycle);
-		free(r->tier);
-	}
+	for (size_t i = 0; i < ix->n; i++)
+		row_free(&ix->rows[i]);
+	for (size_t i = 0; i < ix->n_dropped; i++)
+		row_free(&ix->dropped[i]);
 	free(ix->rows);
+	free(ix->dropped);
 	free(ix);
 }
 
@@ -220,7 +228,9 @@ struct account_index *accounts_load_csv(const char *path, const psl_ctx_t *psl, 
 					         r->line > k->line ? k->line : r->line);
 					ok = false;
 				}
-				free(r->domain); free(r->id); free(r->owner); free(r->lifecycle); free(r->tier);
+				ix->dropped = xgrow(ix->dropped, &ix->cap_dropped, ix->n_dropped + 1,
+				                    sizeof *ix->dropped);
+				ix->dropped[ix->n_dropped++] = *r;
 				continue;
 			}
 			ix->rows[n++] = *r;

@@ -29,6 +29,12 @@ struct account_row {
 struct account_index {
 	struct account_row *rows;   /* sorted by domain */
 	size_t n, cap;
+	/* rows left out because an earlier line gave their domain (with the
+	 * same owner): the index keeps the earliest line; owned, in line order
+	 * within a domain.  `leadroute accounts import` records those of
+	 * another account as conflicts. */
+	struct account_row *dropped;
+	size_t n_dropped, cap_dropped;
 };
 
 /* Load path into a new index.  Returns NULL and fills err on any bad row,

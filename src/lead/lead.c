@@ -409,3 +409,17 @@ bool lead_normalize(const struct program *p, const struct lead *l, const struct 
 	}
 	return errs->n == errors_before;
 }
+
+bool lead_normalize_submission(const struct program *p, const struct lead *l,
+                               const struct lead_env *env, struct lead_facts *out,
+                               struct lead_errors *errs)
+{
+	struct lead_env buyer = *env;
+	buyer.account_facts = false;   /* a buyer cannot name their own account owner */
+	buyer.strict_names = false;    /* a form may carry fields no rule reads */
+	size_t errors_before = errs->n;
+	lead_normalize(p, l, &buyer, out, errs);
+	if (!out->facts.v[F_EMAIL].present)   /* required; one message per field */
+		lead_errors_add(errs, "email", "enter your work email address");
+	return errs->n == errors_before;
+}

@@ -103,6 +103,14 @@ bool lead_from_words(struct lead *l, int argc, char **argv, char *err, size_t er
  * lead_errors_free. */
 bool lead_normalize(const struct program *p, const struct lead *l, const struct lead_env *env,
                     struct lead_facts *out, struct lead_errors *errs);
+/* A buyer's submission as the handler takes it (and as `leadroute replay`
+ * takes a stored one again): lead_normalize under a buyer's terms, whatever
+ * env says (account facts only from env->accounts, never from the lead;
+ * unknown names ignored), and the email required.  Same return and
+ * ownership as lead_normalize. */
+bool lead_normalize_submission(const struct program *p, const struct lead *l,
+                               const struct lead_env *env, struct lead_facts *out,
+                               struct lead_errors *errs);
 void lead_facts_free(struct lead_facts *lf);
 /* Add a message for field unless it already has one (the first stays). */
 void lead_errors_add(struct lead_errors *e, const char *field, const char *fmt, ...)

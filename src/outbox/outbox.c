@@ -3,6 +3,7 @@
  * whose claim it did not make, and never drop a row without recording why.
  */
 #include "outbox/outbox.h"
+#include "metrics/metrics.h"
 #include "util/clock.h"
 
 #include <stdbool.h>
@@ -100,6 +101,11 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 			rc = pause_for_budget(s, crm, res, now_ms);
 		if (rc == 0)
 			rc = store_event(s, row->lead_id, "crm_write_failure", now_ms, event_data(ev));
+		char alert[320];
+		if (rc == 0)
+			rc = alert_check_crm_failures(s, &p->alerts, crm, now_ms, alert, sizeof alert);
+		if (rc == 0 && alert[0])
+			snprintf(counts->alert, sizeof counts->alert, "ALERT: %.300s", alert);
 		counts->retried++;
 	} else if (rc == 0) {
 		char why[700];
@@ -112,10 +118,15 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 		rc = store_outbox_dead(s, row->id, row->lead_id, why, res->http_status, now_ms);
 		if (rc == 0)
 			rc = store_event(s, row->lead_id, "dead_lettered", now_ms, event_data(ev));
-		if (rc == 0) {
-			json_object_object_add(ev, "alert", json_object_new_string("crm_dead_letter"));
-			rc = store_event(s, row->lead_id, "alert", now_ms, event_data(ev));
-		}
+		bool raised = false;
+		char alert[640];
+		snprintf(alert, sizeof alert, "lead %.40s dead-lettered by %.20s: %.480s; fix the cause, then "
+		         "`leadroute outbox retry`", row->lead_id, crm, why);
+		if (rc == 0)
+			rc = alert_raise(s, &p->alerts, "crm_dead_letter", crm, row->lead_id, alert, ev,
+			                 now_ms, &raised);
+		if (rc == 0 && raised)
+			snprintf(counts->alert, sizeof counts->alert, "ALERT: %.300s", alert);
 		if (rc == 0)
 			rc = pause_for_budget(s, crm, res, now_ms);
 		counts->dead++;
@@ -126,6 +137,20 @@ static int settle(struct store *s, struct crm *c, const struct outbox_policy *p,
 	else
 		store_rollback(s);
 	return rc;
+}
+
+/* The shared metrics of one settled delivery (counts->metrics, when set):
+ * the CRM call's duration by how the row was settled, and for a success
+ * the time from the buyer's submit (crm_write_success's ms_since_submit). */
+static void record_delivery(const struct outbox_counts *counts, enum metrics_crm_result r,
+                            const char *crm, uint64_t call_ns, int64_t ms_since_submit)
+{
+	if (!counts->metrics)
+		return;
+	metrics_crm_call(counts->metrics, crm, r, call_ns);
+	if (r == METRICS_CRM_DONE)
+		metrics_submit_to_crm_confirmed(counts->metrics, ms_since_submit > 0
+		                                ? (uint64_t)ms_since_submit * 1000000u : 0);
 }
 
 int outbox_deliver_one(struct store *s, struct crm *c, const struct outbox_policy *p,
@@ -158,11 +183,18 @@ int outbox_deliver_one(struct store *s, struct crm *c, const struct outbox_polic
 	}
 	struct crm_result res;
 	int64_t t0 = clock_mono_ms();
+	uint64_t call0 = metrics_clock_ns();
 	crm_deliver(c, row.payload, &res);
+	uint64_t call_ns = metrics_clock_ns() - call0;
 	int64_t done_ms = now_ms + (clock_mono_ms() - t0);
+	int done_before = counts->done, retried_before = counts->retried;
 	int rc = settle(s, c, p, &row, &res, done_ms, counts);
 	if (rc != 0)
 		snprintf(err, errlen, "outbox: lead %s: %s", row.lead_id, store_error(s));
+	else
+		record_delivery(counts, counts->done > done_before ? METRICS_CRM_DONE
+		                : counts->retried > retried_before ? METRICS_CRM_RETRY
+		                : METRICS_CRM_DEAD, crm_name(c), call_ns, done_ms - row.created_ms);
 	store_outbox_row_free(&row);
 	return rc == 0 ? 1 : -1;
 }

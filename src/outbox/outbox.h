@@ -30,8 +30,11 @@
 
 #include <stdint.h>
 
+#include "alert/alert.h"
 #include "crm/crm.h"
 #include "store/store.h"
+
+struct metrics;   /* metrics/metrics.h */
 
 #define OUTBOX_UNREACHABLE_PAUSE_MS 5000
 
@@ -41,6 +44,7 @@ struct outbox_policy {
 	int64_t backoff_base_ms;   /* first retry after about this long: 2 s */
 	int64_t backoff_cap_ms;    /* longest wait between tries: 1 h */
 	int64_t lease_ms;          /* how long a claimed row stays taken */
+	struct alert_policy alerts;/* dead letters and bursts of failures (alert.h) */
 };
 
 /* The defaults (an inline function, so that reading settings does not
@@ -54,6 +58,7 @@ static inline void outbox_policy_default(struct outbox_policy *p, int crm_timeou
 	p->backoff_base_ms = 2000;
 	p->backoff_cap_ms = 3600LL * 1000;
 	p->lease_ms = 4LL * (crm_timeout_ms > 0 ? crm_timeout_ms : 10000) + 30000;
+	alert_policy_default(&p->alerts);
 }
 
 /* How long to wait after attempt number `attempts` failed: base * 2^(n-1),
@@ -65,6 +70,11 @@ int64_t outbox_backoff_ms(const struct outbox_policy *p, int attempts, int64_t r
 struct outbox_counts {
 	int done, retried, dead;
 	int64_t paused_until;      /* the CRM is paused: nothing was tried */
+	char alert[320];           /* the last alert raised (the caller logs it); empty: none */
+	/* in (metrics): the shared metrics (metrics.h) that also get each CRM
+	 * call's duration and, for a success, the time from the submit;
+	 * borrowed; NULL: none */
+	struct metrics *metrics;
 };
 
 /* Deliver one due row (only lead_id's when not NULL) at now_ms.  Returns

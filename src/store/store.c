@@ -22,7 +22,7 @@
 #include "util/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 10000
-#define STMT_CACHE 48
+#define STMT_CACHE 128
 
 struct store {
 	sqlite3 *db;
@@ -525,6 +525,84 @@ int store_event_counts(struct store *s, store_count_fn fn, void *ctx)
 	return ret;
 }
 
+int64_t store_event_count_since(struct store *s, const char *type, int64_t since_ms,
+                                const char *field)
+{
+	const char *what = "cannot count recent events";
+	return count_query(s, what, prep(s, what,
+	        "SELECT count(*) FROM events WHERE type = ?1 AND at_ms >= ?2 AND (?3 IS NULL OR"
+	        " EXISTS (SELECT 1 FROM json_each(events.data, '$.fields') WHERE value = ?3))",
+	        "tit", type, since_ms, field));
+}
+
+int store_alert_gate(struct store *s, const char *kind, const char *key, int64_t now_ms,
+                     int64_t every_ms, int64_t *suppressed)
+{
+	const char *what = "cannot read the alert's state";
+	sqlite3_stmt *st = prep(s, what, "SELECT last_ms, suppressed FROM alert_state"
+	                        " WHERE kind = ? AND key = ?", "tt", kind, key);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	bool seen = rc == SQLITE_ROW;
+	int64_t last = seen ? sqlite3_column_int64(st, 0) : 0;
+	*suppressed = seen ? sqlite3_column_int64(st, 1) : 0;
+	release(s, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(s, what);
+	what = "cannot record the alert's state";
+	if (seen && now_ms - last < every_ms) {
+		if (run(s, prep(s, what, "UPDATE alert_state SET suppressed = suppressed + 1"
+		                " WHERE kind = ? AND key = ?", "tt", kind, key), what) != 0)
+			return -1;
+		return 0;
+	}
+	if (run(s, prep(s, what, "INSERT INTO alert_state (kind, key, last_ms, suppressed)"
+	                " VALUES (?,?,?,0) ON CONFLICT (kind, key) DO UPDATE SET"
+	                " last_ms = excluded.last_ms, suppressed = 0", "tti", kind, key, now_ms),
+	        what) != 0)
+		return -1;
+	return 1;
+}
+
+int64_t store_event_match(struct store *s, const char *type, const char *lead_id,
+                          const char *key, const char *value)
+{
+	const char *what = "cannot look for the event";
+	char path[80];
+	snprintf(path, sizeof path, "$.%s", key);
+	return count_query(s, what, prep(s, what, "SELECT count(*) FROM events WHERE lead_id = ?"
+	                                 " AND type = ? AND json_extract(data, ?) = ?", "tttt",
+	                                 lead_id, type, path, value));
+}
+
+int store_lead_find(struct store *s, const char *lead_id, const char *email,
+                    struct store_lead_ref *out)
+{
+	const char *what = "cannot look up the lead";
+	sqlite3_stmt *st = lead_id
+		? prep(s, what, "SELECT id, member, queue FROM leads WHERE id = ?", "t", lead_id)
+		: prep(s, what, "SELECT id, member, queue FROM leads WHERE lower(email) = lower(?)"
+		       " ORDER BY created_ms DESC LIMIT 1", "t", email);
+	if (!st)
+		return -1;
+	memset(out, 0, sizeof *out);
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		const char *v[3] = { (const char *)sqlite3_column_text(st, 0),
+		                     (const char *)sqlite3_column_text(st, 1),
+		                     (const char *)sqlite3_column_text(st, 2) };
+		snprintf(out->id, sizeof out->id, "%s", v[0] ? v[0] : "");
+		snprintf(out->member, sizeof out->member, "%s", v[1] ? v[1] : "");
+		snprintf(out->queue, sizeof out->queue, "%s", v[2] ? v[2] : "");
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	release(s, st);
+	return found;
+}
+
 int store_outbox_add(struct store *s, const char *lead_id, const char *kind,
                      const char *payload_json, int64_t due_ms, int64_t *id)
 {
@@ -830,6 +908,23 @@ int store_account_put(struct store *s, const struct store_account *a)
 		"ttttti", a->domain, a->id, a->owner, a->lifecycle, a->tier, clock_wall_ms()), what);
 }
 
+int64_t store_leads_reassigned(struct store *s, const char *domain, const char *old_owner,
+                               const char *new_owner, int64_t since_ms, int64_t now_ms)
+{
+	const char *what = "cannot record the leads' new owner";
+	if (run(s, prep(s, what,
+	        "INSERT INTO events (lead_id, type, at_ms, data)"
+	        " SELECT id, 'lead_reassigned', ?5, json_object('from', member, 'to', ?3,"
+	        "  'source', 'accounts_sync', 'queue', queue)"
+	        " FROM leads WHERE domain = ?1 AND lower(owner) = lower(?2)"
+	        "  AND lower(member) = lower(?2) AND created_ms >= ?4"
+	        "  AND NOT EXISTS (SELECT 1 FROM events e WHERE e.lead_id = leads.id"
+	        "   AND e.type = 'lead_reassigned' AND json_extract(e.data, '$.to') = ?3)",
+	        "tttii", domain, old_owner, new_owner, since_ms, now_ms), what) != 0)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
 int store_account_get(struct store *s, const char *domain, struct store_account *out)
 {
 	const char *what = "cannot look up the account";
@@ -851,6 +946,32 @@ int store_account_get(struct store *s, const char *domain, struct store_account 
 	}
 	release(s, st);
 	return found;
+}
+
+/* ---- account conflicts (for leadroute report) ---- */
+
+int store_account_conflict_add(struct store *s, const struct store_account *lost,
+                               const struct store_account *kept, int64_t seen_ms)
+{
+	const char *what = "cannot record the account conflict";
+	return run(s, prep(s, what,
+		"INSERT INTO account_conflicts (domain, account_id, owner, kept_account_id,"
+		" kept_owner, seen_ms) VALUES (?,?,?,?,?,?)",
+		"ttttti", lost->domain, lost->id, lost->owner, kept->id, kept->owner, seen_ms), what);
+}
+
+int store_account_put_noting_conflict(struct store *s, const struct store_account *a,
+                                      int64_t now_ms)
+{
+	struct store_account old;
+	int found = store_account_get(s, a->domain, &old);
+	if (found < 0)
+		return -1;
+	/* old's strings stay valid: nothing below calls store_account_get */
+	int conflict = found && old.id && a->id && strcmp(old.id, a->id) != 0;
+	if (conflict && store_account_conflict_add(s, &old, a, now_ms) != 0)
+		return -1;
+	return store_account_put(s, a) == 0 ? conflict : -1;
 }
 
 int64_t store_rate_hit(struct store *s, const char *addr, int64_t now_ms, int64_t window_ms)
@@ -890,3 +1011,209 @@ int store_meta_get(struct store *s, const char *key, char **value)
 	release(s, st);
 	return found;
 }
+
+/* ---- sink cursors ----
+ * The event log's consumers' cursors and dead events (store.h, "sink
+ * cursors"; src/events/sinks.h). */
+
+#define SINK_CURSOR_COLS "last_id, due_ms, lease_ms, attempts"
+
+static void sink_cursor_read(sqlite3_stmt *st, struct store_sink_cursor *out)
+{
+	*out = (struct store_sink_cursor){
+		.last_id = sqlite3_column_int64(st, 0), .due_ms = sqlite3_column_int64(st, 1),
+		.lease_ms = sqlite3_column_int64(st, 2), .attempts = sqlite3_column_int(st, 3),
+	};
+}
+
+int store_sink_peek(struct store *s, const char *name, struct store_sink_cursor *out)
+{
+	const char *what = "cannot read a sink's cursor";
+	sqlite3_stmt *st = prep(s, what, "SELECT " SINK_CURSOR_COLS " FROM sink_cursor"
+	                        " WHERE name = ?", "t", name);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		sink_cursor_read(st, out);
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	release(s, st);
+	return found;
+}
+
+int64_t store_event_last_id(struct store *s)
+{
+	const char *what = "cannot read the last event id";
+	return count_query(s, what, prep(s, what, "SELECT coalesce(max(id), 0) FROM events", ""));
+}
+
+int store_sink_claim(struct store *s, const char *name, int64_t now_ms, int64_t lease_ms,
+                     struct store_sink_cursor *out)
+{
+	const char *what = "cannot claim a sink's cursor";
+	if (run(s, prep(s, what, "INSERT OR IGNORE INTO sink_cursor (name, updated_ms)"
+	                " VALUES (?,?)", "ti", name, now_ms), what) != 0)
+		return -1;
+	int found = store_sink_peek(s, name, out);
+	if (found <= 0)
+		return found;
+	if (out->due_ms > now_ms || out->lease_ms > now_ms)
+		return 0;
+	if (run(s, prep(s, what, "UPDATE sink_cursor SET lease_ms = ?, attempts = attempts + 1,"
+	                " updated_ms = ? WHERE name = ?", "iit", now_ms + lease_ms, now_ms, name),
+	        what) != 0)
+		return -1;
+	out->lease_ms = now_ms + lease_ms;
+	out->attempts++;
+	return 1;
+}
+
+int store_sink_advance(struct store *s, const char *name, int64_t last_id, int64_t now_ms)
+{
+	const char *what = "cannot move a sink's cursor";
+	return run(s, prep(s, what, "UPDATE sink_cursor SET last_id = ?, due_ms = 0, lease_ms = 0,"
+	                   " attempts = 0, last_error = NULL, updated_ms = ? WHERE name = ?", "iit",
+	                   last_id, now_ms, name), what);
+}
+
+int store_sink_retry(struct store *s, const char *name, int64_t due_ms, const char *error,
+                     int64_t now_ms)
+{
+	const char *what = "cannot reschedule a sink";
+	return run(s, prep(s, what, "UPDATE sink_cursor SET due_ms = ?, lease_ms = 0,"
+	                   " last_error = ?, updated_ms = ? WHERE name = ?", "itit", due_ms, error,
+	                   now_ms, name), what);
+}
+
+int store_sink_last_error(struct store *s, const char *name, char **error, int *attempts)
+{
+	const char *what = "cannot read a sink's last error";
+	sqlite3_stmt *st = prep(s, what, "SELECT last_error, attempts FROM sink_cursor"
+	                        " WHERE name = ?", "t", name);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		*error = col(st, 0);
+		*attempts = sqlite3_column_int(st, 1);
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	release(s, st);
+	return found;
+}
+
+int store_sink_dead_add(struct store *s, const char *sink, int64_t event_id, const char *error,
+                        int64_t now_ms)
+{
+	const char *what = "cannot record an event a sink refused";
+	/* a batch resent after a crash may refuse the same event again */
+	return run(s, prep(s, what, "INSERT INTO sink_dead (sink, event_id, error, at_ms)"
+	                   " VALUES (?,?,?,?) ON CONFLICT (sink, event_id) DO UPDATE SET"
+	                   " error = excluded.error, at_ms = excluded.at_ms", "titi", sink, event_id,
+	                   error, now_ms), what);
+}
+
+void store_event_rows_free(struct store_event_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].lead_id);
+		free(rows[i].type);
+		free(rows[i].data);
+	}
+	free(rows);
+}
+
+int store_events_after(struct store *s, int64_t after_id, int limit,
+                       struct store_event_row **rows, size_t *n)
+{
+	const char *what = "cannot read events";
+	*rows = NULL;
+	*n = 0;
+	sqlite3_stmt *st = prep(s, what, "SELECT id, lead_id, type, at_ms, data FROM events"
+	                        " WHERE id > ? ORDER BY id LIMIT ?", "in", after_id, limit);
+	if (!st)
+		return -1;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*rows = xgrow(*rows, &cap, *n + 1, sizeof **rows);
+		(*rows)[(*n)++] = (struct store_event_row){
+			.id = sqlite3_column_int64(st, 0), .lead_id = col(st, 1), .type = col(st, 2),
+			.at_ms = sqlite3_column_int64(st, 3), .data = col(st, 4),
+		};
+	}
+	release(s, st);
+	if (rc != SQLITE_DONE) {
+		store_event_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		/* release reset the statement; SQLite keeps the connection's message */
+		return fail(s, what);
+	}
+	return 0;
+}
+
+int store_commit_relaxed(struct store *s)
+{
+	if (run(s, prep(s, "cannot commit", "COMMIT", ""), "cannot commit") != 0) {
+		store_rollback(s);
+		return -1;
+	}
+	s->in_tx = false;
+	writer_unlock(s);
+	/* no groupsync_wait: the next group flush (anyone's) covers it */
+	return 0;
+}
+
+/* ---- end of sink cursors ---- */
+
+/* ---- one lead, read back for owner notices (src/notify) ---- */
+
+int store_lead_info_get(struct store *s, const char *id, struct store_lead_info *out)
+{
+	const char *what = "cannot read the lead";
+	*out = (struct store_lead_info){ 0 };
+	sqlite3_stmt *st = prep(s, what, "SELECT id, email, domain, fields, status, queue, member,"
+	                        " created_ms, rule_line FROM leads WHERE id = ?", "t", id);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		*out = (struct store_lead_info){ col(st, 0), col(st, 1), col(st, 2), col(st, 3),
+		                                 col(st, 4), col(st, 5), col(st, 6),
+		                                 sqlite3_column_int64(st, 7),
+		                                 sqlite3_column_int(st, 8) };
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		found = fail(s, what);
+	}
+	release(s, st);
+	return found;
+}
+
+void store_lead_info_free(struct store_lead_info *l)
+{
+	if (!l)
+		return;
+	free(l->id); free(l->email); free(l->domain); free(l->fields_json); free(l->status);
+	free(l->queue); free(l->member);
+	*l = (struct store_lead_info){ 0 };
+}
+
+/* ---- end of one lead for notices ---- */
+
+/* ---- outbox sizes for /metrics (store.h) ---- */
+
+int64_t store_outbox_count(struct store *s, const char *state)
+{
+	const char *what = "cannot count the outbox";
+	return count_query(s, what, prep(s, what, "SELECT count(*) FROM outbox WHERE state = ?",
+	                                 "t", state));
+}
+
+/* ---- end of outbox sizes for /metrics ---- */

@@ -76,6 +76,17 @@ struct store_lead_row {
 typedef int (*store_lead_fn)(void *ctx, const struct store_lead_row *row);
 int store_leads_each(struct store *s, int limit, store_lead_fn fn, void *ctx);
 
+/* A lead named by a webhook: by id when lead_id is not NULL, else the
+ * newest lead with this email (compared without regard to case).  1 with
+ * *out filled, 0 when there is none, -1 on error. */
+struct store_lead_ref {
+	char id[37];
+	char member[256];       /* empty: unassigned */
+	char queue[128];        /* empty: none */
+};
+int store_lead_find(struct store *s, const char *lead_id, const char *email,
+                    struct store_lead_ref *out);
+
 /* ---- events ---- */
 
 int store_event(struct store *s, const char *lead_id, const char *type, int64_t at_ms,
@@ -84,6 +95,20 @@ int64_t store_event_count(struct store *s, const char *type);
 /* Each event type with its count, in type order. */
 typedef int (*store_count_fn)(void *ctx, const char *type, int64_t n);
 int store_event_counts(struct store *s, store_count_fn fn, void *ctx);
+/* Events of type at or after since_ms; with field (not NULL), only those
+ * whose data.fields array holds it (validation_failed).  -1 on error. */
+int64_t store_event_count_since(struct store *s, const char *type, int64_t since_ms,
+                                const char *field);
+/* The rate limit of alerts (src/alert/): 1 when an alert of kind about key
+ * may be raised now (none within every_ms; recorded as raised now, and
+ * *suppressed gets how many were held back since the last), 0 when it is
+ * held back (counted), -1 on error.  Call inside a transaction. */
+int store_alert_gate(struct store *s, const char *kind, const char *key, int64_t now_ms,
+                     int64_t every_ms, int64_t *suppressed);
+/* How many events of type about lead_id have data.<key> equal to value
+ * (key: a plain member name the caller writes, never input).  -1 on error. */
+int64_t store_event_match(struct store *s, const char *type, const char *lead_id,
+                          const char *key, const char *value);
 
 /* ---- outbox ---- */
 
@@ -172,8 +197,26 @@ struct store_account {
 	const char *domain, *id, *owner, *lifecycle, *tier;
 };
 int store_account_put(struct store *s, const struct store_account *a);
+/* The account of domain changed hands in the CRM: every lead created since
+ * since_ms that the rules gave its old owner (owner and member both
+ * old_owner) and that is not already recorded as new_owner's gets a
+ * lead_reassigned event {from, to, source: "accounts_sync", queue}.
+ * Returns how many, or -1. */
+int64_t store_leads_reassigned(struct store *s, const char *domain, const char *old_owner,
+                               const char *new_owner, int64_t since_ms, int64_t now_ms);
 /* 1 and fills *out (strings valid until the next call on s) when found. */
 int store_account_get(struct store *s, const char *domain, struct store_account *out);
+/* -- account conflicts (for `leadroute report`) -- */
+/* Record in account_conflicts that lost->domain was claimed by lost, an
+ * account the index does not keep, while it keeps kept. */
+int store_account_conflict_add(struct store *s, const struct store_account *lost,
+                               const struct store_account *kept, int64_t seen_ms);
+/* store_account_put, recording a conflict first when the domain is stored
+ * under another account (both account ids known and different; the index
+ * keeps a, the new one).  1 when a conflict was recorded, 0 when not, -1 on
+ * error.  Call inside a transaction. */
+int store_account_put_noting_conflict(struct store *s, const struct store_account *a,
+                                      int64_t now_ms);
 
 /* ---- rate limit ---- */
 
@@ -186,5 +229,82 @@ int64_t store_rate_hit(struct store *s, const char *addr, int64_t now_ms, int64_
 int store_meta_put(struct store *s, const char *key, const char *value);
 /* 1 and *value (caller frees) when key is set, 0 when not, -1 on error. */
 int store_meta_get(struct store *s, const char *key, char **value);
+
+/* ---- sink cursors ----
+ * The event log's consumers (src/events/sinks.h): each sink has a cursor
+ * (table sink_cursor) naming the last event it has taken; a claimed cursor
+ * is leased like an outbox row.  Events a destination refused are kept in
+ * sink_dead. */
+
+struct store_sink_cursor {
+	int64_t last_id;        /* the last event taken (0: none yet) */
+	int64_t due_ms;         /* not before then (a retry's backoff) */
+	int64_t lease_ms;       /* taken by a runner until then */
+	int attempts;           /* sends of the batch after last_id, this one included */
+};
+/* The cursor of sink name without taking any lock: 1 and *out when it
+ * exists, 0 when not (a new sink starts at event 0), -1 on error. */
+int store_sink_peek(struct store *s, const char *name, struct store_sink_cursor *out);
+/* The highest event id (0: no event yet), or -1. */
+int64_t store_event_last_id(struct store *s);
+/* Claim sink name's cursor at now_ms (creating it at 0): 1 with *out when
+ * it is due and not leased (it is then leased until now_ms + lease_ms and
+ * the attempt counted), 0 when it is leased or not due, -1 on error.  Call
+ * inside a transaction and commit before sending. */
+int store_sink_claim(struct store *s, const char *name, int64_t now_ms, int64_t lease_ms,
+                     struct store_sink_cursor *out);
+/* Settled: the cursor moves to last_id, due now, lease and attempts
+ * cleared. */
+int store_sink_advance(struct store *s, const char *name, int64_t last_id, int64_t now_ms);
+/* Not taken: the cursor stays, due at due_ms, lease cleared, error kept. */
+int store_sink_retry(struct store *s, const char *name, int64_t due_ms, const char *error,
+                     int64_t now_ms);
+/* The last error of the cursor (caller frees; NULL when none) and its
+ * attempts: 1 when the cursor exists, 0 when not, -1 on error. */
+int store_sink_last_error(struct store *s, const char *name, char **error, int *attempts);
+/* An event the sink will never take, with why. */
+int store_sink_dead_add(struct store *s, const char *sink, int64_t event_id, const char *error,
+                        int64_t now_ms);
+/* One stored event, owned by the array that holds it. */
+struct store_event_row {
+	int64_t id, at_ms;
+	char *lead_id, *type, *data;      /* lead_id and data may be NULL */
+};
+/* The events with id > after_id in id order, at most limit: *rows (caller
+ * frees with store_event_rows_free) and *n.  Returns 0 or -1. */
+int store_events_after(struct store *s, int64_t after_id, int limit,
+                       struct store_event_row **rows, size_t *n);
+void store_event_rows_free(struct store_event_row *rows, size_t n);
+/* Commit like store_commit but, in group mode, without waiting for the
+ * group flush: for a sink's claim and settle, which a crash of the machine
+ * may lose harmlessly (the batch is sent again; the destinations
+ * deduplicate).  Never for a lead's transaction. */
+int store_commit_relaxed(struct store *s);
+
+/* ---- end of sink cursors ---- */
+
+/* ---- one lead, read back for owner notices (src/notify) ---- */
+
+/* What a notice shows of a stored lead.  Every string is owned by the
+ * struct (store_lead_info_free) and NULL when the column is NULL. */
+struct store_lead_info {
+	char *id, *email, *domain, *fields_json, *status, *queue, *member;
+	int64_t created_ms;
+	int rule_line;          /* 0: none */
+};
+/* The lead with this id: 1 and *out filled, 0 when there is none, -1 on
+ * error. */
+int store_lead_info_get(struct store *s, const char *id, struct store_lead_info *out);
+void store_lead_info_free(struct store_lead_info *l);
+
+/* ---- end of one lead for notices ---- */
+
+/* ---- outbox sizes for /metrics (src/metrics, handler's /metrics) ---- */
+
+/* How many outbox rows are in state ("pending", "done", "dead"): one
+ * COUNT over the (state, due_ms) index.  Returns the count, or -1. */
+int64_t store_outbox_count(struct store *s, const char *state);
+
+/* ---- end of outbox sizes for /metrics ---- */
 
 #endif

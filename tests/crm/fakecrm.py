@@ -2774,6 +2774,13 @@ class App:
             self.down_until = max(self.down_until, until)
             self.cv.notify_all()
         srv = self.server
+        # refuse at once: a listening socket shut down refuses new
+        # connections while serve_forever winds down (it polls every 0.1 s,
+        # long enough for a client's retry on a new connection to get in)
+        try:
+            srv.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         threading.Thread(target=lambda: (time.sleep(0.05), srv.shutdown()), daemon=True).start()
 
     def stop(self):

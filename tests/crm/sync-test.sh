@@ -73,6 +73,32 @@ for crm in hubspot salesforce; do
 		eval '! grep -q "hs-token-sync-test\|fake-client-secret" <<<"$OUT"'
 done
 
+# ---- an account that changes hands in the CRM: the next sync records the
+# leads the rules gave its old owner as reassigned (lead_reassigned) ----
+export LEADROUTE_DB=$T/hubspot.db
+body='{"email":"jo@newco.example","first_name":"Jo"}'
+ANSWER=$(printf '%s' "$body" | env LEADROUTE_RULES="$top_srcdir/rules/example.routes" \
+	LEADROUTE_WWW="$top_srcdir/www" LEADROUTE_SPAM_MIN_SECONDS=0 LEADROUTE_LOG="$T/reassign.log" \
+	REQUEST_METHOD=POST PATH_INFO=/lead CONTENT_TYPE=application/json CONTENT_LENGTH=${#body} \
+	HTTP_ACCEPT=application/json REMOTE_ADDR=127.0.0.1 GATEWAY_INTERFACE=CGI/1.1 \
+	"$top_builddir/src/cmd/leadroute.fcgi" | sed '1,/^\r*$/d')
+check "a newco.example lead goes to its account owner ben ($ANSWER)" \
+	test "$(jq -r '.queue + "|" + .owner' <<<"$ANSWER")" = "account_owner|ben@acme.example"
+# the same company (its HubSpot id), now owned by ana
+NEWCO=$(sqlite3 "$LEADROUTE_DB" "SELECT account_id FROM accounts WHERE domain = 'newco.example'")
+fakecrm_ctl POST /seed "{\"accounts\": [{\"domain\": \"www.newco.example\", \"name\": \"Newco\",
+	\"hubspot_id\": \"$NEWCO\", \"owner\": \"ana@acme.example\", \"lifecycle\": \"prospect\",
+	\"modified\": \"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)\"}]}" >/dev/null
+sync_with hubspot
+check "newco.example changed hands: the sync says 1 lead now with the new owner ($OUT)" \
+	eval '[ "$RC" = 0 ] && grep -q "^1 lead of the last 30 days now with the account.s new owner" <<<"$OUT"'
+check "... one lead_reassigned event from ben to ana, by accounts_sync" \
+	test "$(sqlite3 "$LEADROUTE_DB" "SELECT json_extract(data, '$.from') || '>' || json_extract(data, '$.to') || '|' || json_extract(data, '$.source') FROM events WHERE type = 'lead_reassigned' AND lead_id = '$(jq -r .lead_id <<<"$ANSWER")'")" = \
+	"ben@acme.example>ana@acme.example|accounts_sync"
+sync_with hubspot --full
+check "a full sync again records nothing more" \
+	test "$(sqlite3 "$LEADROUTE_DB" "SELECT count(*) FROM events WHERE type = 'lead_reassigned'")" = 1
+
 # ---- live lookup (LEADROUTE_CRM_LOOKUP=1): the handler asks the CRM when
 # the index has no entry, within the lookup timeout ----
 FCGI=$top_builddir/src/cmd/leadroute.fcgi

@@ -284,6 +284,9 @@ def main():
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--stop-seconds", type=float, default=30)
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--pause-cmd", default=None,
+                    help="a shell command printing the CRM's pause end (ms since the epoch, "
+                         "0: none); no step starts while the CRM is paused")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("worker", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -384,6 +387,16 @@ def run(a, d, rnd, tag, fake, worker, stop, n, permanent, subs):
                 reached(frac)
                 while time.monotonic() < not_before and not stop.is_set():
                     time.sleep(0.05)
+                # a step that began while every process holds off the paused
+                # CRM (a 429, or 5 s after it stopped answering) would play
+                # to nobody
+                while a.pause_cmd and not stop.is_set():
+                    out = subprocess.run(a.pause_cmd, shell=True, capture_output=True,
+                                         text=True, timeout=30).stdout.strip()
+                    until = int(out or "0")
+                    if until <= time.time() * 1000:
+                        break
+                    time.sleep(min(0.2 + (until - time.time() * 1000) / 1000.0, 11))
                 if stop.is_set():
                     return
                 with lock:

@@ -33,7 +33,8 @@
 #   - the outbox holds only done rows, with the CRM's record id, plus
 #     exactly the refused leads as dead, each with the CRM's 400 and words;
 #     crm_status follows; one crm_write_success per delivered lead, one
-#     dead_lettered and one crm_dead_letter alert per refused one and
+#     dead_lettered per refused one, crm_dead_letter alerts (rate-limited:
+#     raised + held back = refused) and
 #     none for any other;
 #   - every delivered lead is in the fake exactly once by lead id (HubSpot
 #     contact property leadroute_id, Salesforce external id
@@ -167,9 +168,13 @@ run_crm() {
 	# the load, the faults and the worker
 	local worker=("${AS_USER[@]}" env -i PATH="$PATH" LEADROUTE_DB="$DB" "${env[@]}"
 		"${VG[@]}" "$LR" outbox run)
+	local pause_cmd
+	pause_cmd=$(printf '%q ' "${AS_USER[@]}" sqlite3 -cmd '.timeout 10000' "$DB" \
+		"SELECT coalesce(max(until_ms), 0) FROM crm_pause")
 	start_bg "$ST/drive.log" python3 -B "$DRIVE" --port "$PORT" --fake "$FAKECRM_URL" \
 		--crm "$crm" --count "$N" --rate "$RATE" --concurrency 6 --timeout-ms "$TIMEOUT_MS" \
-		--kills "$KILLS" --stop-seconds $((15 * SCALE)) --dir "$ST" -- "${worker[@]}"
+		--kills "$KILLS" --stop-seconds $((15 * SCALE)) --dir "$ST" --pause-cmd "$pause_cmd" \
+		-- "${worker[@]}"
 	local drive_pid=$LAST_PID
 	if ! wait_for $(((N / RATE + 240) * SCALE)) test -e "$ST/load.done"; then
 		tail -n 30 "$ST/drive.log"
@@ -198,6 +203,7 @@ run_crm() {
 		> "$ST/db-outbox.json"
 	sqlj "SELECT lead_id, type, data FROM events WHERE type IN
 		('crm_write_success', 'crm_write_failure', 'dead_lettered', 'alert')" > "$ST/db-events.json"
+	sqlj "SELECT kind, key, suppressed FROM alert_state" > "$ST/db-alert-state.json"
 	lr outbox list --state pending --json -n 100000 > "$ST/pending.json"
 	lr outbox list --state dead --json -n 100000 > "$ST/dead.json"
 	fakecrm_ctl GET /records > "$ST/records.json" || bad "$crm: the fake's records"

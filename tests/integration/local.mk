@@ -34,3 +34,18 @@ EXTRA_DIST += tests/integration/sigterm-test.sh tests/integration/reload-test.sh
 TESTS += tests/integration/crm-chaos-test.sh
 EXTRA_DIST += tests/integration/crm-chaos-test.sh tests/integration/crm-chaos-drive.py \
 	tests/integration/crm-chaos-check.py tests/integration/crm-chaos-seed.json
+
+# alerts raised by the handler (CGI, a real SQLite file)
+TESTS += tests/integration/alerts-test.sh
+EXTRA_DIST += tests/integration/alerts-test.sh
+
+# the signed webhooks: /booked and /owner-changed (CGI, a real SQLite file)
+TESTS += tests/integration/webhooks-test.sh
+EXTRA_DIST += tests/integration/webhooks-test.sh
+# metrics-test.sh  /metrics under lighttpd with three handler processes:
+#                  `promtool check metrics` is satisfied, and request counts
+#                  and histogram counts are exactly the traffic sent; the
+#                  outbox's CRM-call and submit-to-confirmed histograms with
+#                  a webhook receiver, the handler as CGI and the worker
+TESTS += tests/integration/metrics-test.sh
+EXTRA_DIST += tests/integration/metrics-test.sh

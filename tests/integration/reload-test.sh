@@ -212,6 +212,16 @@ sed 's/^when country = US and employees > 200 /when country = US and and employe
 	"$C/v2.routes" > "$C/syntax.routes"
 refused_case "$C/syntax.routes" syntax "US and and" 7 and syntax
 check "syntax: the log names the unexpected token" grep -qF "unexpected 'and'" "$HLOG"
+# every process that met a refused file tried to raise the alert; the rate
+# limit let one through and counted the rest
+refusals=$(log_count "$REFUSED")
+q_alerts="SELECT json_extract(data, '$.message') FROM events WHERE type = 'alert' AND json_extract(data, '$.alert') = 'rules_refused'"
+sql "$q_alerts" > "$C/alerts"
+check "one rules_refused alert for both bad edits, naming the file" \
+	eval '[ "$(wc -l < "$C/alerts")" = 1 ] && grep -qF "$RULES" "$C/alerts"'
+check "... logged once" test "$(grep -c "ALERT: the rules file" "$HLOG")" = 1
+check "... and the $((refusals - 1)) held back are counted" \
+	test "$(sql "SELECT suppressed FROM alert_state WHERE kind = 'rules_refused'")" = $((refusals - 1))
 
 # ---- 4. fixed: ok again, the fixed rules serve ----
 otherwise_to nurture | sed 's/^queue inbound .*/&\nqueue nurture       = manual "nia@acme.example"/' > "$C/fixed.routes"

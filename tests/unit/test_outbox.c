@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "crm/crm.h"
 #include "outbox/outbox.h"
 #include "store/store.h"
@@ -136,6 +138,20 @@ static int deliver(struct crm *c, int64_t now, struct outbox_counts *k)
 	return rc;
 }
 
+/* One integer from the database, read on a connection of its own. */
+static int64_t sql_int(const char *sql)
+{
+	sqlite3 *conn;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(conn, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(conn);
+	return v;
+}
+
 /* ---- tests ---- */
 
 static void test_backoff(void **state)
@@ -238,6 +254,46 @@ static void test_spent_budget_pauses_the_crm(void **state)
 	assert_int_equal(deliver(&c, T0 + 10000, &k), 1);
 	assert_int_equal(k.done, 2);
 	assert_int_equal(store_event_count(s, "crm_paused"), 1);
+}
+
+/* Alerts are rate-limited per kind and CRM, and say how many were held
+ * back; a burst of failed writes raises crm_failures. */
+static void test_alerts_are_rate_limited(void **state)
+{
+	(void)state;
+	struct crm c = {0};
+	struct outbox_counts k = {0};
+	pol.alerts.every_ms = 60000;
+	pol.alerts.crm_failures = 3;
+	for (int i = 0; i < 3; i++)
+		script(&c, CRM_DEAD, 400, 0, "HTTP 400 INVALID_EMAIL_ADDRESS");
+	for (int i = 0; i < 3; i++)
+		script(&c, CRM_RETRY, 503, 0, "HTTP 503");
+	char id[16];
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof id, "lead-a%d", i);
+		add_lead(id, T0);
+	}
+	assert_int_equal(deliver(&c, T0, &k), 1);
+	assert_non_null(strstr(k.alert, "dead-lettered by scripted: HTTP 400"));
+	k.alert[0] = '\0';
+	assert_int_equal(deliver(&c, T0 + 1000, &k), 1);
+	assert_string_equal(k.alert, "");                 /* held back */
+	assert_int_equal(store_event_count(s, "alert"), 1);
+	assert_int_equal(deliver(&c, T0 + 61000, &k), 1);  /* a minute later: alert again */
+	assert_int_equal(store_event_count(s, "alert"), 2);
+	assert_int_equal(sql_int("SELECT json_extract(data, '$.suppressed') FROM events WHERE"
+	                         " type = 'alert' ORDER BY id DESC LIMIT 1"), 1);
+	/* three failed writes within the window: one crm_failures alert */
+	for (int i = 0; i < 3; i++) {
+		k.alert[0] = '\0';
+		assert_int_equal(deliver(&c, T0 + 62000 + i, &k), 1);
+		if (i < 2)
+			assert_string_equal(k.alert, "");
+	}
+	assert_non_null(strstr(k.alert, "3 CRM writes to scripted failed in the last 15 minutes"));
+	assert_int_equal(sql_int("SELECT count(*) FROM events WHERE type = 'alert' AND"
+	                         " json_extract(data, '$.alert') = 'crm_failures'"), 1);
 }
 
 static void test_dead_letter_and_revive(void **state)
@@ -352,7 +408,14 @@ static void test_random_run_settles_everything(void **state)
 	assert_int_equal(n[0], k.done);
 	assert_int_equal(n[1], k.dead);
 	assert_int_equal(store_event_count(s, "crm_write_success"), n[0]);
-	assert_int_equal(store_event_count(s, "alert"), n[1]);
+	/* dead-letter alerts are rate-limited: the alerts raised and the ones
+	 * they say were held back, plus those held back since, are the dead */
+	assert_int_equal(sql_int("SELECT (SELECT count(*) + coalesce(sum(json_extract(data,"
+	                         " '$.suppressed')), 0) FROM events WHERE type = 'alert' AND"
+	                         " json_extract(data, '$.alert') = 'crm_dead_letter') +"
+	                         " (SELECT coalesce(sum(suppressed), 0) FROM alert_state"
+	                         " WHERE kind = 'crm_dead_letter')"), n[1]);
+	assert_true(store_event_count(s, "alert") >= 1);
 }
 
 int main(void)
@@ -363,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_then_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_pauses_the_crm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spent_budget_pauses_the_crm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_are_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_letter_and_revive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gives_up_after_max_attempts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
