@@ -15,7 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "crm/http.h"
-#include "intake/token.h"
+#include "intake/hooksig.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -68,24 +68,6 @@ void webhook_close(struct webhook *w)
 	free(w);
 }
 
-int webhook_sign(const char *secret, int64_t ts, const char *body, size_t body_len,
-                 char out[68])
-{
-	struct buf msg = { 0 };
-	char mac[65];
-
-	out[0] = '\0';
-	buf_printf(&msg, "%lld.", (long long)ts);
-	buf_add(&msg, body, body_len);
-	int rc = token_hmac_hex((const unsigned char *)secret, strlen(secret), msg.data, msg.len,
-	                        mac);
-	buf_free(&msg);
-	if (rc != 0)
-		return -1;
-	snprintf(out, 68, "v1=%s", mac);
-	return 0;
-}
-
 /* Keep what can go into a header line: printable ASCII only. */
 static bool header_safe(const char *s)
 {
@@ -109,7 +91,7 @@ int webhook_deliver(struct webhook *w, const char *payload_json, struct crm_resu
 	}
 	int64_t ts = (int64_t)time(NULL);
 	size_t len = strlen(payload_json);
-	if (webhook_sign(w->secret, ts, payload_json, len, sig) != 0) {
+	if (hooksig_sign(w->secret, ts, payload_json, len, sig) != 0) {
 		crm_lead_free(&l);
 		return crm_result_set(res, CRM_RETRY, "webhook: cannot compute the signature");
 	}

@@ -44,10 +44,4 @@ struct webhook *webhook_open(const struct crm_config *cfg, char *err, size_t err
 void webhook_close(struct webhook *w);
 int webhook_deliver(struct webhook *w, const char *payload_json, struct crm_result *res);
 
-/* The signature header's value for body signed at unix time ts:
- * "v1=<64 hex>" into out.  0, or -1 when HMAC failed.  (For receivers'
- * tests and the documentation's example.) */
-int webhook_sign(const char *secret, int64_t ts, const char *body, size_t body_len,
-                 char out[68]);
-
 #endif

@@ -17,15 +17,14 @@
 #include <sys/stat.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 
 #include "alert/alert.h"
 #include "assign/assign.h"
 #include "intake/body.h"
+#include "intake/hooksig.h"
 #include "intake/idem.h"
 #include "outbox/outbox.h"
 #include "crm/crm.h"
-#include "crm/webhook.h"
 #include "intake/token.h"
 #include "lead/lead.h"
 #include "metrics/metrics.h"
@@ -1129,53 +1128,6 @@ static void handle_lead(struct app *a, const struct request *req, struct respons
 
 /* ---- signed webhooks: what other systems tell us about a lead ---- */
 
-#define HOOK_MAX_SKEW_S 300     /* a signature older or newer than this is refused */
-
-/* The signature of a webhook request: "Leadroute-Signature: v1=HEX" with
- * "Leadroute-Timestamp: TS" (what our own webhook connector sends), or
- * Calendly's "Calendly-Webhook-Signature: t=TS,v1=HEX"; both are HMAC-SHA256
- * of "TS.BODY" under the shared secret.  0 when it matches and is fresh,
- * else -1 with why (a reason safe to answer). */
-static int hook_verify(const char *secret, const struct request *req, int64_t now_s,
-                       const char **why)
-{
-	const char *sig = req->signature, *v1 = NULL;
-	long long ts = -1;
-	char *end;
-	if (!sig || !*sig) {
-		*why = "the request is not signed (Leadroute-Signature)";
-		return -1;
-	}
-	if (strncmp(sig, "t=", 2) == 0) {          /* t=TS,v1=HEX */
-		ts = strtoll(sig + 2, &end, 10);
-		v1 = *end == ',' ? strstr(end, "v1=") : NULL;
-	} else if (req->sig_timestamp && *req->sig_timestamp) {
-		ts = strtoll(req->sig_timestamp, &end, 10);
-		if (*end)
-			ts = -1;
-		v1 = strncmp(sig, "v1=", 3) == 0 ? sig : NULL;
-	}
-	if (ts < 0 || !v1) {
-		*why = "the signature header is malformed (want v1=HEX with Leadroute-Timestamp)";
-		return -1;
-	}
-	if (ts < now_s - HOOK_MAX_SKEW_S || ts > now_s + HOOK_MAX_SKEW_S) {
-		*why = "the signature's timestamp is more than 5 minutes off";
-		return -1;
-	}
-	char want[68];
-	if (webhook_sign(secret, ts, req->body, req->body_len, want) != 0) {
-		*why = "the signature cannot be computed";
-		return -1;
-	}
-	size_t n = strlen(want);
-	if (strlen(v1) < n || CRYPTO_memcmp(v1, want, n) != 0 || (v1[n] && v1[n] != ',')) {
-		*why = "the signature does not match";
-		return -1;
-	}
-	return 0;
-}
-
 /* A string member at a path of plain member names ("payload.email"). */
 static const char *json_path_str(struct json_object *o, const char *path)
 {
@@ -1225,7 +1177,8 @@ static struct json_object *hook_open(struct app *a, const struct request *req,
 		respond_error(r, true, 413, "the body is too large or cut short");
 		return NULL;
 	}
-	if (hook_verify(secret, req, req->now_ms / 1000, &why) != 0) {
+	if (hooksig_verify(secret, req->signature, req->sig_timestamp, req->body, req->body_len,
+	                   req->now_ms / 1000, &why) != 0) {
 		logf_(a, "webhook %s refused: %s", req->path, why);
 		respond_error(r, true, 401, why);
 		return NULL;

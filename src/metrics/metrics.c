@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/bootid.h"
 #include "util/xalloc.h"
 
 #define MX_MAGIC "leadroute-metric"     /* 16 bytes, no NUL */
 #define MX_LAYOUT 1u                    /* bump on any change of struct mx_shared */
 #define MX_SUFFIX "-metrics"
-#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 #define MX_CODES 500                    /* HTTP status 100..599 */
 #define MX_CLASSES 5                    /* 1xx..5xx */
@@ -115,23 +115,11 @@ uint64_t metrics_clock_ns(void)
 
 static int read_boot_id(char out[40], char *err, size_t errlen)
 {
-	memset(out, 0, 40);
-	FILE *f = fopen(BOOT_ID_PATH, "re");
-	if (!f) {
-		snprintf(err, errlen, "the metrics file needs the kernel's boot id (%s): %s",
-		         BOOT_ID_PATH, strerror(errno));
-		return -1;
-	}
-	size_t n = fread(out, 1, 39, f);
-	fclose(f);
-	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		out[--n] = '\0';
-	if (n < 8) {
-		snprintf(err, errlen, "the metrics file needs the kernel's boot id, and %s is empty",
-		         BOOT_ID_PATH);
-		return -1;
-	}
-	return 0;
+	char why[160];
+	if (boot_id_read(out, why, sizeof why) == 0)
+		return 0;
+	snprintf(err, errlen, "the metrics file needs the kernel's boot id: %s", why);
+	return -1;
 }
 
 struct metrics *metrics_open(const char *db_path, char *err, size_t errlen)

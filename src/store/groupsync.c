@@ -20,11 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/bootid.h"
 #include "util/xalloc.h"
 
 #define GS_MAGIC "leadroute-gsync1"
 #define GS_SIZE 4096
-#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 struct gs_shared {
 	char magic[16];
@@ -40,23 +40,12 @@ struct groupsync {
 
 static int read_boot_id(char out[40], char *err, size_t errlen)
 {
-	memset(out, 0, 40);
-	FILE *f = fopen(BOOT_ID_PATH, "re");
-	if (!f) {
-		snprintf(err, errlen, "group commit needs the kernel's boot id (%s): %s; "
-		         "set LEADROUTE_SYNC=full instead", BOOT_ID_PATH, strerror(errno));
-		return -1;
-	}
-	size_t n = fread(out, 1, 39, f);
-	fclose(f);
-	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		out[--n] = '\0';
-	if (n < 8) {
-		snprintf(err, errlen, "group commit: %s is empty; set LEADROUTE_SYNC=full instead",
-		         BOOT_ID_PATH);
-		return -1;
-	}
-	return 0;
+	char why[160];
+	if (boot_id_read(out, why, sizeof why) == 0)
+		return 0;
+	snprintf(err, errlen, "group commit needs the kernel's boot id: %s; set "
+	         "LEADROUTE_SYNC=full instead", why);
+	return -1;
 }
 
 /* Open-file-description locks on single bytes of the counters file: byte

@@ -5,3 +5,4 @@ libleadroute_a_SOURCES += \
 	src/util/suggest.c src/util/suggest.h
 libleadroute_a_SOURCES += src/util/hmap.c src/util/hmap.h
 libleadroute_a_SOURCES += src/util/clock.h
+libleadroute_a_SOURCES += src/util/bootid.c src/util/bootid.h

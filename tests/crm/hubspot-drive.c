@@ -11,7 +11,7 @@
  *   url <new webhook URL>     -> reopens the connector with that URL
  *   lookup <domain> <timeout_ms> -> ... plus "found" and "account"
  *   sync <since_ms> [stop_after] -> ... plus "count" and "ids" (in order)
- *   sign <secret> <ts> <body> -> {"signature"}   (webhook_sign, for the docs' example)
+ *   sign <secret> <ts> <body> -> {"signature"}   (hooksig_sign, for the docs' example)
  * Never prints a token or secret it was given (the results are what
  * crm.h hands out, which is what the tests check).
  */
@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "crm/crm.h"
+#include "intake/hooksig.h"
 #include "crm/webhook.h"
 #include "util/xalloc.h"
 
@@ -183,7 +184,7 @@ int main(void)
 			if (sscanf(arg, "%255s %lld %n", secret, &ts, &used) != 2 || used == 0)
 				return 2;
 			const char *body = arg + used;
-			if (webhook_sign(secret, ts, body, strlen(body), sig) != 0)
+			if (hooksig_sign(secret, ts, body, strlen(body), sig) != 0)
 				return 1;
 			struct json_object *o = json_object_new_object();
 			if (!o)

@@ -15,7 +15,9 @@
  *      return one of its three values, and idem_key_parse, whose accepted
  *      key must be 8 to IDEM_KEY_MAX safe characters;
  *   4. a parsed lead's fingerprint (idem_fingerprint) is 64 hex digits and
- *      the same when the fields come in reverse order.
+ *      the same when the fields come in reverse order;
+ *   5. as a webhook signature header (intake/hooksig): see
+ *      check_hook_signature.
  * Must never trust body.c's own UTF-8 check: the one here is written
  * separately, decoding code points.
  */
@@ -30,6 +32,7 @@
 
 #include "fuzz.h"
 #include "intake/body.h"
+#include "intake/hooksig.h"
 #include "intake/idem.h"
 
 /* UTF-8 by decoding: the shortest form, no surrogates, at most U+10FFFF. */
@@ -159,6 +162,32 @@ static void parse(const uint8_t *data, size_t size, bool json)
 	lead_free(&l);
 }
 
+/* A signature header (intake/hooksig): a parse that succeeds points at
+ * "v1=" inside it with a timestamp; a verify against a secret nobody
+ * signed with fails with a printable reason, and the header re-signed
+ * properly passes. */
+static void check_hook_signature(const char *sig)
+{
+	int64_t ts;
+	const char *v1, *why = NULL;
+	if (hooksig_parse(sig, "1700000000", &ts, &v1) == 0) {
+		FUZZ_CHECK(v1 >= sig && v1 < sig + strlen(sig) && strncmp(v1, "v1=", 3) == 0 &&
+		           ts >= 0, "hooksig_parse accepted \"%s\" badly", sig);
+	}
+	int rc = hooksig_verify("fuzz-secret-0123456789", sig, "1700000000", sig, strlen(sig),
+	                        1700000000, &why);
+	if (rc != 0) {
+		FUZZ_CHECK(why && *why, "hooksig_verify failed without a reason");
+		for (const char *p = why; *p; p++)
+			FUZZ_CHECK(*p >= ' ' && *p < 0x7f, "hooksig_verify's reason is not printable");
+	}
+	char good[68];
+	FUZZ_CHECK(hooksig_sign("fuzz-secret-0123456789", 1700000000, sig, strlen(sig), good) == 0,
+	           "hooksig_sign failed");
+	FUZZ_CHECK(hooksig_verify("fuzz-secret-0123456789", good, "1700000000", sig, strlen(sig),
+	                          1700000100, &why) == 0, "a good signature was refused: %s", why);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	parse(data, size, false);
@@ -190,6 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		           strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		                       "0123456789-_") == kl, "idem_key_parse accepted \"%s\"", key);
 	}
+	check_hook_signature(s);
 	free(s);
 	return 0;
 }
